@@ -1,0 +1,1 @@
+"""One module per stage: each exposes `handle(event, ctx) -> events` and knows no Kafka."""

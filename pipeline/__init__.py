@@ -1,0 +1,1 @@
+"""The core: stages, topology, runtimes, stores and the `kyb` CLI."""

@@ -1,0 +1,181 @@
+"""The `kyb` command line. Stage names and help text come from the topology."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from pipeline import logs
+from pipeline.settings import get_settings
+from pipeline.topology import STAGES, STAGES_BY_NAME, mermaid, stage_named, validate
+from schemas import TopicSpec
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Enterprise identity verification (KYB) pipeline.",
+)
+topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics from the catalog.")
+schema_app = typer.Typer(no_args_is_help=True, help="Event schemas.")
+app.add_typer(topics_app, name="topics")
+app.add_typer(schema_app, name="schema")
+
+StageName = StrEnum("StageName", {stage.name: stage.name for stage in STAGES})  # type: ignore[misc]
+_STAGE_HELP = "; ".join(f"{stage.name}: {stage.description}" for stage in STAGES)
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path, typer.Option(help="Scratch folder for documents.")] = Path(".demo"),
+    outbox: Annotated[Path, typer.Option(help="Where the emails are written.")] = Path("outbox"),
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic certificates.")] = 7,
+) -> None:
+    """Run the whole pipeline locally on synthetic certificates (no servers)."""
+    from pipeline.demo import run
+
+    logs.configure("WARNING")
+    run(workdir.resolve(), outbox.resolve(), seed)
+
+
+@app.command()
+def worker(
+    stage: Annotated[StageName, typer.Argument(help=_STAGE_HELP)],
+    max_seconds: Annotated[float | None, typer.Option(help="Stop after this long.")] = None,
+) -> None:
+    """Run one stage as consumer group kyb-<stage> against Kafka."""
+    from pipeline.kafka_runtime import KafkaWorker
+    from pipeline.wiring import build_processor
+
+    settings = get_settings()
+    logs.configure(settings.log_level)
+    validate()
+    runner = KafkaWorker(build_processor(stage_named(stage.value), settings), settings)
+    runner.install_signal_handlers()
+    runner.run(max_seconds=max_seconds)
+
+
+@app.command()
+def topology(
+    as_mermaid: Annotated[bool, typer.Option("--mermaid", help="Print a Mermaid diagram.")] = False,
+) -> None:
+    """Show which stage reads and writes which topics."""
+    validate()
+    if as_mermaid:
+        typer.echo(mermaid())
+        return
+    for stage in STAGES:
+        writes = sorted({t.name for t in _written(stage.name)})
+        typer.echo(
+            f"{stage.name:11} group={stage.group_id:15} reads={[t.name for t in stage.reads]} "
+            f"writes={writes}"
+        )
+
+
+def _written(stage_name: str) -> list[TopicSpec]:
+    from schemas.catalog import topic_for_type
+
+    return [topic_for_type(cls) for cls in STAGES_BY_NAME[stage_name].emits]
+
+
+@topics_app.command("create")
+def topics_create() -> None:
+    """Create every topic of the catalog that does not exist yet."""
+    from pipeline.kafka_runtime import create_topics
+
+    created = create_topics(get_settings())
+    typer.echo(f"created {len(created)} topic(s): {', '.join(created) or '-'}")
+
+
+@schema_app.command("export")
+def schema_export(directory: Annotated[Path, typer.Argument(help="Output folder.")]) -> None:
+    """Write a JSON Schema per event and an AsyncAPI 3.0 document."""
+    from pipeline.topology import EXTERNAL_READERS, EXTERNAL_WRITERS
+    from schemas.catalog import topic_for_type
+    from schemas.export import write_export
+
+    operations = []
+    for stage in STAGES:
+        operations += [(stage.name, "receive", topic.name) for topic in stage.reads]
+        operations += sorted({(stage.name, "send", topic_for_type(c).name) for c in stage.emits})
+    operations += [
+        (w.split(" ")[0], "send", t) for t, w in EXTERNAL_WRITERS.items() if "runtime" not in w
+    ]
+    operations += [(r.split(",")[0], "receive", t) for t, r in EXTERNAL_READERS.items()]
+    written = write_export(directory, operations)
+    typer.echo(f"wrote {len(written)} files to {directory}")
+
+
+@app.command()
+def submit(
+    account: Annotated[str, typer.Option(help="Account id.")],
+    front: Annotated[Path, typer.Option(help="Photo of the front side.")],
+    back: Annotated[Path, typer.Option(help="Photo of the back side.")],
+    company: Annotated[str, typer.Option(help="Company name as on the document.")],
+    regno: Annotated[str, typer.Option(help="Business registration number.")],
+    country: Annotated[str, typer.Option(help="Account's registered country (ISO 3166-1).")],
+    state: Annotated[str, typer.Option(help="State or province.")],
+    city: Annotated[str, typer.Option(help="City.")],
+    address: Annotated[str, typer.Option(help="Address line 1.")],
+    email: Annotated[str, typer.Option(help="Where the result is emailed.")],
+    address2: Annotated[str | None, typer.Option(help="Address line 2.")] = None,
+    site: Annotated[str, typer.Option(help="international or china.")] = "international",
+    mainland: Annotated[
+        bool, typer.Option(help="Will buy resources in the Chinese mainland.")
+    ] = False,
+    sole_proprietorship: Annotated[
+        bool, typer.Option(help="Declared sole proprietorship.")
+    ] = False,
+    locale: Annotated[str, typer.Option(help="en or zh-CN.")] = "en",
+) -> None:
+    """Publish one submission to Kafka, as the portal would."""
+    from pipeline.publishing import KafkaPublisher
+    from pipeline.wiring import build_documents
+    from producers.portal import PortalPublisher, SubmissionError
+
+    settings = get_settings()
+    form = {
+        "account_id": account,
+        "site": site,
+        "registered_country": country,
+        "contact_email": email,
+        "locale": locale,
+        "mainland_resources": mainland,
+        "company": {
+            "company_name": company,
+            "registration_number": regno,
+            "state_province": state,
+            "city": city,
+            "address_line1": address,
+            "address_line2": address2,
+            "entity_type": "sole_proprietorship" if sole_proprietorship else "company",
+        },
+    }
+    portal = PortalPublisher(KafkaPublisher(settings), build_documents(settings))
+    try:
+        event = portal.submit(form, front, back)
+    except SubmissionError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(json.dumps({"submission_id": event.submission_id, "event_id": str(event.event_id)}))
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

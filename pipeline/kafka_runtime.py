@@ -1,0 +1,143 @@
+"""One stage as a Kafka consumer group member: poll → validate → handle → produce+flush → commit.
+
+Offsets are committed only after every output of the processed records is acknowledged by the
+broker, so a crash anywhere re-delivers (at-least-once) and idempotent handlers absorb the replay.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Iterable
+from types import FrameType
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
+from kafka.structs import OffsetAndMetadata
+
+from pipeline.processing import Source, StageProcessor
+from pipeline.publishing import KafkaPublisher, kafka_producer
+from pipeline.settings import Settings
+from schemas import TOPICS, TopicSpec
+
+log = logging.getLogger(__name__)
+
+
+def consumer_config(settings: Settings, group_id: str | None, **overrides: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap_servers,
+        "client_id": settings.client_id,
+        "group_id": group_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "session_timeout_ms": settings.session_timeout_ms,
+        "heartbeat_interval_ms": settings.heartbeat_interval_ms,
+        "max_poll_records": settings.max_poll_records,
+        "max_poll_interval_ms": settings.max_poll_interval_ms,
+    }
+    return config | overrides
+
+
+class KafkaWorker:
+    """Feeds one stage from Kafka. `stop()` (or SIGTERM) finishes the in-flight batch first."""
+
+    def __init__(self, processor: StageProcessor, settings: Settings) -> None:
+        self.processor = processor
+        self.settings = settings
+        self.stage = processor.stage
+        self._stopping = threading.Event()
+        self.processed = 0
+        self.dead_lettered = 0
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def install_signal_handlers(self) -> None:
+        def on_signal(signum: int, _frame: FrameType | None) -> None:
+            log.info("stage=%s signal=%d: finishing the in-flight batch", self.stage.name, signum)
+            self.stop()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+
+    def run(self, max_seconds: float | None = None) -> None:
+        consumer = KafkaConsumer(
+            *(topic.name for topic in self.stage.reads),
+            **consumer_config(self.settings, self.stage.group_id),
+        )
+        publisher = KafkaPublisher(self.settings, kafka_producer(self.settings))
+        deadline = None if max_seconds is None else time.monotonic() + max_seconds
+        log.info("stage=%s group=%s started", self.stage.name, self.stage.group_id)
+        try:
+            while not self._stopping.is_set():
+                if deadline is not None and time.monotonic() > deadline:
+                    break
+                batch = consumer.poll(timeout_ms=self.settings.poll_timeout_ms)
+                if batch:
+                    self._process_batch(consumer, publisher, batch)
+        finally:
+            publisher.flush()
+            publisher.close()
+            consumer.close()  # leaves the group, so partitions move on at once
+            log.info(
+                "stage=%s stopped processed=%d dead_lettered=%d",
+                self.stage.name,
+                self.processed,
+                self.dead_lettered,
+            )
+
+    def _process_batch(
+        self, consumer: KafkaConsumer, publisher: KafkaPublisher, batch: dict[TopicPartition, Any]
+    ) -> None:
+        done: dict[TopicPartition, OffsetAndMetadata] = {}
+        for partition, records in batch.items():
+            for record in records:
+                if self._stopping.is_set():
+                    break  # finish what is in flight, leave the rest for the next owner
+                source = Source(record.topic, record.partition, record.offset, record.key)
+                result = self.processor.process(record.value, source)
+                for event in result.outputs:
+                    publisher.publish(event)
+                self.processed += 1
+                self.dead_lettered += len(result.dead_letters)
+                done[partition] = OffsetAndMetadata(record.offset + 1, "", -1)
+        if not done:
+            return
+        publisher.flush()  # outputs are durable before the inputs are marked consumed
+        try:
+            consumer.commit(done)
+        except (CommitFailedError, KafkaError) as exc:
+            # The group rebalanced under us: the new owner re-processes; handlers are idempotent.
+            log.warning(
+                "stage=%s commit failed (%s); records will be redelivered",
+                self.stage.name,
+                type(exc).__name__,
+            )
+
+
+def create_topics(settings: Settings, topics: Iterable[TopicSpec] = TOPICS) -> list[str]:
+    """Provision every catalog topic; returns the names that were newly created."""
+    admin = KafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers, client_id=settings.client_id
+    )
+    created = []
+    try:
+        existing = set(admin.list_topics())
+        wanted = [
+            NewTopic(topic.name, topic.partitions, settings.replication_factor)
+            for topic in topics
+            if topic.name not in existing
+        ]
+        for new_topic in wanted:
+            try:
+                admin.create_topics([new_topic])
+                created.append(new_topic.name)
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        admin.close()
+    return created

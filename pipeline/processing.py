@@ -1,0 +1,222 @@
+"""Turning one raw record into output events: decode, validate, handle, or dead-letter.
+
+Both runtimes use `StageProcessor`, so the local demo and the Kafka workers treat bad input
+identically. Cross-cutting behaviour (retries, metrics) is middleware wrapped around the
+handler, as in dramatiq, never code inside a stage.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from pydantic import ValidationError
+
+from pipeline.errors import PermanentError, RefusedError
+from pipeline.stage import Context, Stage
+from schemas import TOPICS_BY_NAME, Envelope, UndecodableEvent, decode_event
+from schemas.catalog import describe_validation_error
+from schemas.enums import DeadLetterReason
+from schemas.events import DeadLetter
+
+log = logging.getLogger(__name__)
+
+HandlerCall = Callable[[Envelope, Context], Sequence[Envelope]]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a record came from, for dead letters and logs."""
+
+    topic: str
+    partition: int | None = None
+    offset: int | None = None
+    key: bytes | None = None
+
+
+class Middleware(Protocol):
+    def wrap(self, stage: Stage, call: HandlerCall) -> HandlerCall: ...
+
+
+class HandlerFailed(Exception):
+    """The handler kept failing; carries how many attempts were made."""
+
+    def __init__(self, cause: BaseException, attempts: int) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.attempts = attempts
+
+
+@dataclass
+class Retries:
+    """Retry a failing handler with exponential backoff; permanent errors are not retried."""
+
+    max_attempts: int = 3
+    backoff_s: float = 0.2
+    sleep: Callable[[float], None] = time.sleep
+    retried: int = field(default=0, init=False)
+
+    def wrap(self, stage: Stage, call: HandlerCall) -> HandlerCall:
+        def with_retries(event: Envelope, ctx: Context) -> Sequence[Envelope]:
+            for attempt in range(1, self.max_attempts + 1):
+                try:
+                    return call(event, ctx)
+                except PermanentError:
+                    raise
+                except Exception as exc:
+                    if attempt == self.max_attempts:
+                        raise HandlerFailed(exc, attempt) from exc
+                    self.retried += 1
+                    log.warning(
+                        "stage=%s event_id=%s attempt=%d failed (%s); retrying",
+                        stage.name,
+                        event.event_id,
+                        attempt,
+                        type(exc).__name__,
+                    )
+                    self.sleep(self.backoff_s * 2 ** (attempt - 1))
+            raise AssertionError("unreachable")
+
+        return with_retries
+
+
+@dataclass
+class ProcessResult:
+    outputs: list[Envelope]
+    skipped: bool = False
+
+    @property
+    def dead_letters(self) -> list[DeadLetter]:
+        return [event for event in self.outputs if isinstance(event, DeadLetter)]
+
+
+class StageProcessor:
+    """Runs one stage's handler on raw records; never raises for a bad record."""
+
+    def __init__(
+        self,
+        stage: Stage,
+        ctx: Context,
+        middlewares: Sequence[Middleware] = (),
+        payload_limit: int = 16_384,
+    ) -> None:
+        self.stage = stage
+        self.ctx = ctx
+        self.payload_limit = payload_limit
+        call: HandlerCall = stage.handler
+        for middleware in reversed(middlewares):
+            call = middleware.wrap(stage, call)
+        self._call = call
+
+    def process(self, raw: bytes, source: Source) -> ProcessResult:
+        try:
+            event = decode_event(raw)
+        except UndecodableEvent as exc:
+            return self._dead(raw, source, DeadLetterReason.UNPARSEABLE, str(exc))
+        except ValidationError as exc:
+            return self._dead(
+                raw, source, DeadLetterReason.INVALID_EVENT, describe_validation_error(exc)
+            )
+        topic = TOPICS_BY_NAME.get(source.topic)
+        if topic is not None and not topic.carries(event.event_type):
+            return self._dead(
+                raw,
+                source,
+                DeadLetterReason.WRONG_TOPIC,
+                f"{event.event_type} does not belong on {source.topic}",
+                event,
+            )
+        if not self.stage.wants(event):
+            return ProcessResult([], skipped=True)
+        try:
+            outputs = list(self._call(event, self.ctx))
+        except RefusedError as exc:
+            return self._dead(raw, source, DeadLetterReason.REFUSED, str(exc), event)
+        except PermanentError as exc:
+            return self._dead(raw, source, DeadLetterReason.PROCESSING_FAILED, str(exc), event)
+        except HandlerFailed as exc:
+            return self._dead(
+                raw,
+                source,
+                DeadLetterReason.PROCESSING_FAILED,
+                f"{type(exc.cause).__name__}: {exc.cause}",
+                event,
+                exc.attempts,
+            )
+        except Exception as exc:  # a handler bug must not kill the worker
+            log.exception("stage=%s event_id=%s handler crashed", self.stage.name, event.event_id)
+            return self._dead(
+                raw,
+                source,
+                DeadLetterReason.PROCESSING_FAILED,
+                f"{type(exc).__name__}: {exc}",
+                event,
+            )
+        unexpected = [out.event_type for out in outputs if not isinstance(out, self.stage.emits)]
+        if unexpected:
+            return self._dead(
+                raw,
+                source,
+                DeadLetterReason.PROCESSING_FAILED,
+                f"stage emitted undeclared event types {unexpected}",
+                event,
+            )
+        return ProcessResult(outputs)
+
+    def _dead(
+        self,
+        raw: bytes,
+        source: Source,
+        reason: DeadLetterReason,
+        error: str,
+        event: Envelope | None = None,
+        attempts: int = 1,
+    ) -> ProcessResult:
+        log.warning(
+            "stage=%s dead-letter reason=%s topic=%s partition=%s offset=%s event_id=%s",
+            self.stage.name,
+            reason.value,
+            source.topic,
+            source.partition,
+            source.offset,
+            event.event_id if event else "-",
+        )
+        truncated = len(raw) > self.payload_limit
+        letter = DeadLetter(
+            event_id=_dead_letter_id(self.stage.name, source, raw),
+            occurred_at=self.ctx.clock(),
+            account_id=event.account_id if event else _key_or_unknown(source.key),
+            submission_id=event.submission_id if event else "unknown",
+            producer=self.stage.name,
+            stage=self.stage.name,
+            reason=reason,
+            error=error[:4000],
+            source_topic=source.topic,
+            source_partition=source.partition,
+            source_offset=source.offset,
+            payload=raw[: self.payload_limit].decode("utf-8", errors="replace"),
+            payload_truncated=truncated,
+            attempts=attempts,
+        )
+        return ProcessResult([letter])
+
+
+def _dead_letter_id(stage: str, source: Source, raw: bytes) -> uuid.UUID:
+    """Deterministic, so a record dead-lettered twice (redelivery) is recognisably one letter."""
+    where = f"{stage}/{source.topic}/{source.partition}/{source.offset}"
+    if source.offset is None:
+        where += "/" + uuid.uuid5(uuid.NAMESPACE_OID, raw.hex()[:4096]).hex
+    return uuid.uuid5(uuid.NAMESPACE_URL, where)
+
+
+def _key_or_unknown(key: bytes | None) -> str:
+    try:
+        text = (key or b"").decode("ascii")
+    except UnicodeDecodeError:
+        return "unknown"
+    ok = 0 < len(text) <= 128 and all(ch.isalnum() or ch in "_.:-" for ch in text)
+    return text if ok else "unknown"

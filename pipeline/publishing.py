@@ -1,0 +1,58 @@
+"""Where producers put events: the local runtime in-process, or Kafka."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from kafka import KafkaProducer
+
+from pipeline.settings import Settings
+from schemas import Envelope, encode_event, topic_for
+from schemas.catalog import key_for
+
+
+class Publisher(Protocol):
+    def publish(self, event: Envelope) -> None: ...
+    def flush(self) -> None: ...
+
+
+def kafka_producer(settings: Settings, **overrides: Any) -> KafkaProducer:
+    """The producer every component uses: acks=all, idempotent retries, small linger."""
+    config: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap_servers,
+        "client_id": settings.client_id,
+        "acks": "all",
+        "linger_ms": 5,
+        "retries": 5,
+        "max_in_flight_requests_per_connection": 1,
+    }
+    return KafkaProducer(**(config | overrides))
+
+
+class KafkaPublisher:
+    """Publishes events on their catalog topic, keyed so one account's events stay ordered."""
+
+    def __init__(self, settings: Settings, producer: KafkaProducer | None = None) -> None:
+        self._settings = settings
+        self._producer = producer
+
+    @property
+    def producer(self) -> KafkaProducer:
+        """Connected on first use, so refusing bad input never needs a broker."""
+        if self._producer is None:
+            self._producer = kafka_producer(self._settings)
+        return self._producer
+
+    def publish(self, event: Envelope) -> None:
+        self.producer.send(topic_for(event).name, key=key_for(event), value=encode_event(event))
+
+    def publish_raw(self, topic: str, value: bytes, key: bytes | None = None) -> None:
+        self.producer.send(topic, key=key, value=value)
+
+    def flush(self) -> None:
+        if self._producer is not None:
+            self._producer.flush()
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.close()

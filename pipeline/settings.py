@@ -1,0 +1,70 @@
+"""The one settings object: every knob comes from here (env prefix `KYB_`), never os.environ."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KYB_", env_nested_delimiter="__", extra="ignore")
+
+    # --- Kafka
+    bootstrap_servers: str = "127.0.0.1:9092"
+    client_id: str = "kyb"
+    session_timeout_ms: int = Field(default=10_000, ge=1_000)
+    heartbeat_interval_ms: int = Field(default=2_000, ge=100)
+    max_poll_records: int = Field(default=100, ge=1)
+    max_poll_interval_ms: int = Field(default=300_000, ge=10_000)
+    poll_timeout_ms: int = Field(default=500, ge=10)
+    default_partitions: int = Field(default=6, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+
+    # --- delivery
+    max_attempts: int = Field(default=3, ge=1, description="handler attempts before dead-lettering")
+    retry_backoff_ms: int = Field(default=200, ge=0)
+    deadletter_payload_max_bytes: int = Field(default=16_384, ge=256)
+
+    # --- state
+    state_backend: Literal["memory", "redis"] = "memory"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    key_prefix: str = "kyb:"
+
+    # --- documents
+    document_roots: list[Path] = Field(default_factory=lambda: [Path("documents").resolve()])
+    document_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1)
+
+    # --- OCR
+    tesseract_cmd: str = "tesseract"
+    ocr_timeout_s: float = Field(default=30.0, gt=0)
+    ocr_languages_international: str = "eng"
+    ocr_languages_china: str = "chi_sim+eng"
+
+    # --- review
+    default_reviewer_id: str = "reviewer-1"
+    review_business_days: int = Field(default=3, ge=1)
+
+    # --- email
+    mail_transport: Literal["smtp", "outbox"] = "smtp"
+    outbox_dir: Path = Path("outbox")
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_s: float = Field(default=10.0, gt=0)
+    mail_from: str = "KYB Verification <no-reply@kyb.example>"
+    mail_domain: str = "kyb.example"
+
+    # --- logging
+    log_level: str = "INFO"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings read once per process from the environment."""
+    return Settings()

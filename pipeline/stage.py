@@ -1,0 +1,67 @@
+"""What a stage is: a name, the topics it reads, and a pure handler `(event, ctx) -> events`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from uuid import uuid5
+
+from pipeline.documents import DocumentStore
+from pipeline.settings import Settings
+from pipeline.state import StateStore
+from schemas import Envelope, TopicSpec
+
+E = TypeVar("E", bound=Envelope)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a handler may touch besides its event. Handlers never see Kafka."""
+
+    stage: str
+    settings: Settings
+    state: StateStore
+    documents: DocumentStore
+    clock: Callable[[], datetime] = utc_now
+
+    def derive(self, cls: type[E], cause: Envelope, tag: str = "", **fields: Any) -> E:
+        """An output event caused by `cause`.
+
+        Its id is derived from the cause's id, so a replayed input yields the very same output
+        ids and every consumer downstream can drop the duplicate.
+        """
+        envelope = {
+            "event_id": uuid5(cause.event_id, f"{self.stage}/{cls.__name__}/{tag}"),
+            "occurred_at": self.clock(),
+            "account_id": cause.account_id,
+            "submission_id": cause.submission_id,
+            "producer": self.stage,
+        }
+        return cls(**(envelope | fields))
+
+
+Handler = Callable[[Any, Context], Sequence[Envelope]]
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    reads: tuple[TopicSpec, ...]
+    accepts: tuple[type[Envelope], ...]
+    emits: tuple[type[Envelope], ...]
+    handler: Handler
+    description: str
+    cpu_bound: bool = False
+
+    @property
+    def group_id(self) -> str:
+        return f"kyb-{self.name}"
+
+    def wants(self, event: Envelope) -> bool:
+        return isinstance(event, self.accepts)

@@ -1,0 +1,192 @@
+"""The topology, declared once: which stage reads and writes what.
+
+Runtimes, the CLI's help, the README diagram, the AsyncAPI document and the deploy files are
+all derived from `STAGES`; `validate()` runs at every start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+from consumers import assign, compliance, notify, ocr, quality, verdict
+from pipeline.stage import Stage
+from schemas import TOPICS, TOPICS_BY_NAME, catalog
+from schemas.events import (
+    ComplianceRequested,
+    ComplianceSelectionChanged,
+    FieldsMatched,
+    NotificationFailed,
+    NotificationRequested,
+    NotificationSent,
+    QualityChecked,
+    ReviewDecision,
+    ReviewTask,
+    StatusChanged,
+    SubmissionReceived,
+)
+
+STAGES: Final[tuple[Stage, ...]] = (
+    Stage(
+        name="quality",
+        reads=(catalog.SUBMISSIONS,),
+        accepts=(SubmissionReceived,),
+        emits=(QualityChecked,),
+        handler=quality.handle,
+        description="Checks both document images before anyone spends time on them.",
+        cpu_bound=True,
+    ),
+    Stage(
+        name="ocr",
+        reads=(catalog.QUALITY_CHECKED,),
+        accepts=(QualityChecked,),
+        emits=(FieldsMatched,),
+        handler=ocr.handle,
+        description="Reads the certificate and matches it against the typed fields.",
+        cpu_bound=True,
+    ),
+    Stage(
+        name="assign",
+        reads=(catalog.OCR_MATCHED, catalog.COMPLIANCE_REQUESTED, catalog.REVIEW_DECISIONS),
+        accepts=(FieldsMatched, ComplianceRequested, ReviewDecision),
+        emits=(ReviewTask,),
+        handler=assign.handle,
+        description="Gives each case to a human reviewer.",
+    ),
+    Stage(
+        name="compliance",
+        reads=(catalog.SUBMISSIONS,),
+        accepts=(SubmissionReceived, ComplianceSelectionChanged),
+        emits=(ComplianceRequested,),
+        handler=compliance.handle,
+        description="Starts the separate mainland compliance review when the customer says yes.",
+    ),
+    Stage(
+        name="verdict",
+        reads=(
+            catalog.SUBMISSIONS,
+            catalog.QUALITY_CHECKED,
+            catalog.REVIEW_TASKS,
+            catalog.REVIEW_DECISIONS,
+            catalog.COMPLIANCE_REQUESTED,
+        ),
+        accepts=(
+            SubmissionReceived,
+            ComplianceSelectionChanged,
+            QualityChecked,
+            ReviewTask,
+            ReviewDecision,
+            ComplianceRequested,
+        ),
+        emits=(StatusChanged, NotificationRequested),
+        handler=verdict.handle,
+        description="Owns the account's status machines and decides what the customer is told.",
+    ),
+    Stage(
+        name="notify",
+        reads=(catalog.NOTIFICATIONS,),
+        accepts=(NotificationRequested,),
+        emits=(NotificationSent, NotificationFailed),
+        handler=notify.handle,
+        description="Sends each email exactly once.",
+    ),
+)
+STAGES_BY_NAME: Final[dict[str, Stage]] = {stage.name: stage for stage in STAGES}
+
+#: Topics written from outside the stages, and who writes them.
+EXTERNAL_WRITERS: Final[dict[str, str]] = {
+    catalog.SUBMISSIONS.name: "portal",
+    catalog.REVIEW_DECISIONS.name: "reviewers",
+    catalog.METRICS.name: "every stage (runtime)",
+    catalog.DEADLETTER.name: "every stage (runtime)",
+}
+#: Topics read from outside the stages, and who reads them.
+EXTERNAL_READERS: Final[dict[str, str]] = {
+    catalog.REVIEW_TASKS.name: "reviewers",
+    catalog.STATUS.name: "portal, dashboards",
+    catalog.NOTIFICATION_RESULTS.name: "dashboards",
+    catalog.METRICS.name: "dashboards",
+    catalog.DEADLETTER.name: "operators",
+}
+
+
+class TopologyError(ValueError):
+    """The declared topology is inconsistent; the message lists every problem."""
+
+
+def problems(stages: Iterable[Stage] = STAGES) -> list[str]:
+    """Every inconsistency in `stages`, empty when the topology is sound."""
+    stages = tuple(stages)
+    found: list[str] = []
+    names = [stage.name for stage in stages]
+    found += [
+        f"stage name {name!r} is declared twice" for name in set(names) if names.count(name) > 1
+    ]
+    written = {
+        catalog.topic_for_type(cls).name
+        for stage in stages
+        for cls in stage.emits
+        if catalog.topic_for_type_or_none(cls) is not None
+    }
+    for stage in stages:
+        for cls in stage.emits:
+            if catalog.topic_for_type_or_none(cls) is None:
+                found.append(f"stage {stage.name!r} emits {cls.__name__}, which no topic carries")
+        for topic in stage.reads:
+            if topic.name not in TOPICS_BY_NAME:
+                found.append(
+                    f"stage {stage.name!r} reads {topic.name!r}, which is not in the catalog"
+                )
+            elif topic.name not in written and topic.name not in EXTERNAL_WRITERS:
+                found.append(
+                    f"stage {stage.name!r} reads {topic.name!r}, which nothing writes "
+                    "(add a writer or mark it external)"
+                )
+        for cls in stage.accepts:
+            if not any(cls in topic.event_types for topic in stage.reads):
+                found.append(
+                    f"stage {stage.name!r} accepts {cls.__name__} but reads no topic carrying it"
+                )
+    read = {topic.name for stage in stages for topic in stage.reads}
+    for topic in TOPICS:
+        if topic.name not in written and topic.name not in EXTERNAL_WRITERS:
+            found.append(f"topic {topic.name!r} has no writer")
+        if topic.name not in read and topic.name not in EXTERNAL_READERS:
+            found.append(f"topic {topic.name!r} has no reader")
+    return found
+
+
+def validate(stages: Iterable[Stage] = STAGES) -> None:
+    found = problems(stages)
+    if found:
+        raise TopologyError("invalid topology:\n- " + "\n- ".join(found))
+
+
+def stage_named(name: str) -> Stage:
+    try:
+        return STAGES_BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown stage {name!r}; known: {', '.join(STAGES_BY_NAME)}") from None
+
+
+def mermaid() -> str:
+    """The architecture as a Mermaid flowchart (embedded in the README, checked by a test)."""
+    lines = ["flowchart LR"]
+    topic_id = {topic.name: f"t{index}" for index, topic in enumerate(TOPICS)}
+    for topic in TOPICS:
+        lines.append(f'    {topic_id[topic.name]}[["{topic.name}"]]')
+    for stage in STAGES:
+        lines.append(f"    {stage.name}({stage.name})")
+    for name, writer in EXTERNAL_WRITERS.items():
+        if "runtime" not in writer:
+            lines.append(f"    {writer.replace(' ', '_')}>{writer}] --> {topic_id[name]}")
+    for stage in STAGES:
+        for topic in stage.reads:
+            lines.append(f"    {topic_id[topic.name]} --> {stage.name}")
+        for name in sorted({catalog.topic_for_type(cls).name for cls in stage.emits}):
+            lines.append(f"    {stage.name} --> {topic_id[name]}")
+    for name, reader in EXTERNAL_READERS.items():
+        lines.append(
+            f"    {topic_id[name]} --> {reader.replace(', ', '_').replace(' ', '_')}>{reader}]"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,39 @@
+"""Builds stores and contexts from settings, so runtimes and the CLI wire stages the same way."""
+
+from __future__ import annotations
+
+from pipeline.documents import DocumentStore
+from pipeline.processing import Retries, StageProcessor
+from pipeline.settings import Settings
+from pipeline.stage import Context, Stage
+from pipeline.state import InMemoryStateStore, RedisStateStore, StateStore
+
+
+def build_state(settings: Settings) -> StateStore:
+    if settings.state_backend == "redis":
+        return RedisStateStore.from_url(settings.redis_url, settings.key_prefix)
+    return InMemoryStateStore()
+
+
+def build_documents(settings: Settings) -> DocumentStore:
+    return DocumentStore(settings.document_roots, settings.document_max_bytes)
+
+
+def build_processor(
+    stage: Stage,
+    settings: Settings,
+    state: StateStore | None = None,
+    documents: DocumentStore | None = None,
+) -> StageProcessor:
+    ctx = Context(
+        stage=stage.name,
+        settings=settings,
+        state=state if state is not None else build_state(settings),
+        documents=documents if documents is not None else build_documents(settings),
+    )
+    retries = Retries(
+        max_attempts=settings.max_attempts, backoff_s=settings.retry_backoff_ms / 1000
+    )
+    return StageProcessor(
+        stage, ctx, [retries], payload_limit=settings.deadletter_payload_max_bytes
+    )

@@ -1,0 +1,174 @@
+"""The topic catalog and the one codec every runtime uses to turn bytes into events and back."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Final
+
+from pydantic import Field, TypeAdapter, ValidationError
+
+from schemas.base import Envelope
+from schemas.events import (
+    ComplianceRequested,
+    ComplianceSelectionChanged,
+    DeadLetter,
+    FieldsMatched,
+    NotificationFailed,
+    NotificationRequested,
+    NotificationSent,
+    QualityChecked,
+    ReviewDecision,
+    ReviewTask,
+    StageMetric,
+    StatusChanged,
+    SubmissionReceived,
+)
+
+Event = (
+    SubmissionReceived
+    | ComplianceSelectionChanged
+    | QualityChecked
+    | FieldsMatched
+    | ReviewTask
+    | ReviewDecision
+    | ComplianceRequested
+    | StatusChanged
+    | NotificationRequested
+    | NotificationSent
+    | NotificationFailed
+    | StageMetric
+    | DeadLetter
+)
+EVENT_TYPES: Final[dict[str, type[Envelope]]] = {
+    cls.model_fields["event_type"].default: cls for cls in Event.__args__
+}
+_EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(
+    Annotated[Event, Field(discriminator="event_type")]
+)
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """One Kafka topic: what it carries, how it is keyed, how far it can scale."""
+
+    name: str
+    event_types: tuple[type[Envelope], ...]
+    partitions: int = 6
+    key: str = "account_id"
+    description: str = ""
+
+    def carries(self, event_type: str) -> bool:
+        return any(cls.model_fields["event_type"].default == event_type for cls in self.event_types)
+
+
+SUBMISSIONS = TopicSpec(
+    "kyb.submissions",
+    (SubmissionReceived, ComplianceSelectionChanged),
+    description="What the portal publishes: new submissions and changed mainland answers.",
+)
+QUALITY_CHECKED = TopicSpec(
+    "kyb.quality.checked", (QualityChecked,), description="Image-quality results per submission."
+)
+OCR_MATCHED = TopicSpec(
+    "kyb.ocr.matched", (FieldsMatched,), description="Typed fields matched against the OCR text."
+)
+REVIEW_TASKS = TopicSpec(
+    "kyb.review.tasks", (ReviewTask,), description="Assigned and cancelled reviewer tasks."
+)
+REVIEW_DECISIONS = TopicSpec(
+    "kyb.review.decisions", (ReviewDecision,), description="Reviewers' decisions."
+)
+COMPLIANCE_REQUESTED = TopicSpec(
+    "kyb.compliance.requested",
+    (ComplianceRequested,),
+    description="Mainland compliance reviews to be assigned.",
+)
+STATUS = TopicSpec(
+    "kyb.status", (StatusChanged,), description="The audit trail of every status transition."
+)
+NOTIFICATIONS = TopicSpec(
+    "kyb.notifications", (NotificationRequested,), description="Emails to send."
+)
+NOTIFICATION_RESULTS = TopicSpec(
+    "kyb.notifications.results",
+    (NotificationSent, NotificationFailed),
+    description="What happened to each email.",
+)
+METRICS = TopicSpec(
+    "kyb.metrics", (StageMetric,), partitions=3, key="stage", description="Per-worker counters."
+)
+DEADLETTER = TopicSpec(
+    "kyb.deadletter",
+    (DeadLetter,),
+    partitions=3,
+    key="stage",
+    description="Inputs that could not be used, with the reason.",
+)
+
+TOPICS: Final[tuple[TopicSpec, ...]] = (
+    SUBMISSIONS,
+    QUALITY_CHECKED,
+    OCR_MATCHED,
+    REVIEW_TASKS,
+    REVIEW_DECISIONS,
+    COMPLIANCE_REQUESTED,
+    STATUS,
+    NOTIFICATIONS,
+    NOTIFICATION_RESULTS,
+    METRICS,
+    DEADLETTER,
+)
+TOPICS_BY_NAME: Final[dict[str, TopicSpec]] = {topic.name: topic for topic in TOPICS}
+
+
+def topic_for_type_or_none(cls: type[Envelope]) -> TopicSpec | None:
+    return next((topic for topic in TOPICS if cls in topic.event_types), None)
+
+
+def topic_for_type(cls: type[Envelope]) -> TopicSpec:
+    """The one topic an event type is published on."""
+    topic = topic_for_type_or_none(cls)
+    if topic is None:
+        raise LookupError(f"no topic carries {cls.__name__}")
+    return topic
+
+
+def topic_for(event: Envelope) -> TopicSpec:
+    return topic_for_type(type(event))
+
+
+def key_for(event: Envelope) -> bytes:
+    """Partition key: the account for business events, the stage for operational ones."""
+    if topic_for(event).key == "stage":
+        return str(getattr(event, "stage", event.producer)).encode()
+    return event.account_id.encode()
+
+
+class UndecodableEvent(ValueError):
+    """The bytes are not a JSON object; nothing about them can be trusted."""
+
+
+def decode_event(raw: bytes) -> Event:
+    """Bytes → validated event. Raises `UndecodableEvent` or pydantic's `ValidationError`."""
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UndecodableEvent(f"not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise UndecodableEvent(f"expected a JSON object, got {type(data).__name__}")
+    return _EVENT_ADAPTER.validate_python(data)
+
+
+def encode_event(event: Envelope) -> bytes:
+    return event.model_dump_json().encode()
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """A reason safe to log: field locations and messages, never the offending input values."""
+    parts = []
+    for error in exc.errors(include_input=False, include_url=False)[:10]:
+        location = ".".join(str(part) for part in error["loc"]) or "<root>"
+        parts.append(f"{location}: {error['msg']}")
+    more = exc.error_count() - len(parts)
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")

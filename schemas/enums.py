@@ -1,0 +1,146 @@
+"""Closed vocabularies shared by every event: statuses, decisions, reason and finding codes."""
+
+from enum import StrEnum
+
+
+class Site(StrEnum):
+    """Which website the account belongs to; decides registration-number rules and OCR languages."""
+
+    INTERNATIONAL = "international"
+    CHINA = "china"
+
+
+class Side(StrEnum):
+    FRONT = "front"
+    BACK = "back"
+
+
+class AccountType(StrEnum):
+    INDIVIDUAL = "individual"
+    ENTERPRISE = "enterprise"
+
+
+class EntityType(StrEnum):
+    """What the customer declared the organisation to be."""
+
+    COMPANY = "company"
+    SOLE_PROPRIETORSHIP = "sole_proprietorship"
+    PARTNERSHIP = "partnership"
+    OTHER = "other"
+
+
+class Locale(StrEnum):
+    EN = "en"
+    ZH_CN = "zh-CN"
+
+
+class IdentityStatus(StrEnum):
+    SUBMITTED = "submitted"
+    CHECKING = "checking"
+    IN_REVIEW = "in_review"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+    RESUBMISSION_REQUIRED = "resubmission_required"
+
+
+FINAL_IDENTITY_STATUSES = frozenset(
+    {IdentityStatus.VERIFIED, IdentityStatus.REJECTED, IdentityStatus.RESUBMISSION_REQUIRED}
+)
+
+
+class ComplianceStatus(StrEnum):
+    NOT_REQUIRED = "not_required"
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class StatusTrack(StrEnum):
+    """The independent status machines kept per account."""
+
+    IDENTITY = "identity"
+    COMPLIANCE = "compliance"
+    ACCOUNT_TYPE = "account_type"
+
+
+class ReviewQueue(StrEnum):
+    IDENTITY = "identity"
+    COMPLIANCE = "compliance"
+
+
+class TaskAction(StrEnum):
+    ASSIGNED = "assigned"
+    CANCELLED = "cancelled"
+
+
+class Decision(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    REQUEST_RESUBMISSION = "request_resubmission"
+
+
+class ReasonCode(StrEnum):
+    """Why a reviewer decided as they did; shown to the customer in plain words."""
+
+    DOCUMENTS_CONSISTENT = "documents_consistent"
+    NAME_MISMATCH = "name_mismatch"
+    REGISTRATION_NUMBER_MISMATCH = "registration_number_mismatch"
+    ADDRESS_MISMATCH = "address_mismatch"
+    DOCUMENT_EXPIRED = "document_expired"
+    COUNTRY_MISMATCH = "country_mismatch"
+    DOCUMENT_ILLEGIBLE = "document_illegible"
+    DOCUMENT_ALTERED = "document_altered"
+    NOT_OWN_ORGANIZATION = "not_own_organization"
+    COMPLIANCE_CLEARED = "compliance_cleared"
+    COMPLIANCE_RESTRICTED = "compliance_restricted"
+    OTHER = "other"
+
+
+class QualityCode(StrEnum):
+    """Finding codes of the image-quality stage."""
+
+    MISSING_SIDE = "missing_side"
+    DOCUMENT_UNREADABLE = "document_unreadable"
+    HASH_MISMATCH = "hash_mismatch"
+    FILE_TOO_LARGE = "file_too_large"
+
+
+class FieldName(StrEnum):
+    COMPANY_NAME = "company_name"
+    REGISTRATION_NUMBER = "registration_number"
+    STATE_PROVINCE = "state_province"
+    CITY = "city"
+    ADDRESS_LINE1 = "address_line1"
+    ISSUE_DATE = "issue_date"
+    EXPIRY_DATE = "expiry_date"
+    ISSUING_COUNTRY = "issuing_country"
+
+
+class MatchStatus(StrEnum):
+    MATCH = "match"
+    PARTIAL = "partial"
+    MISMATCH = "mismatch"
+    NOT_FOUND = "not_found"
+
+
+class Recommendation(StrEnum):
+    CLEAN = "clean"
+    ATTENTION = "attention"
+
+
+class NotificationTemplate(StrEnum):
+    RECEIVED = "received"
+    RESUBMISSION_REQUIRED = "resubmission_required"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+    COMPLIANCE_PENDING = "compliance_pending"
+    COMPLIANCE_APPROVED = "compliance_approved"
+    COMPLIANCE_REJECTED = "compliance_rejected"
+
+
+class DeadLetterReason(StrEnum):
+    UNPARSEABLE = "unparseable"
+    INVALID_EVENT = "invalid_event"
+    WRONG_TOPIC = "wrong_topic"
+    REFUSED = "refused"
+    PROCESSING_FAILED = "processing_failed"

@@ -1,0 +1,278 @@
+"""Every event on the pipeline's topics (DESIGN.md, "Topics")."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import pycountry
+from pydantic import AfterValidator, EmailStr, Field, model_validator
+
+from schemas.base import DocumentRef, Envelope, Identifier, Model, UtcDatetime
+from schemas.enums import (
+    AccountType,
+    DeadLetterReason,
+    Decision,
+    EntityType,
+    FieldName,
+    Locale,
+    MatchStatus,
+    NotificationTemplate,
+    QualityCode,
+    ReasonCode,
+    Recommendation,
+    ReviewQueue,
+    Side,
+    Site,
+    StatusTrack,
+    TaskAction,
+)
+
+
+def _known_country(code: str) -> str:
+    code = code.upper()
+    if pycountry.countries.get(alpha_2=code) is None:
+        raise ValueError(f"unknown ISO 3166-1 alpha-2 country code {code!r}")
+    return code
+
+
+CountryCode = Annotated[str, Field(min_length=2, max_length=2), AfterValidator(_known_country)]
+Text = Annotated[str, Field(min_length=1, max_length=300)]
+OptionalText = Annotated[str | None, Field(default=None, max_length=300)]
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+RequiredText = Annotated[Text, AfterValidator(_not_blank)]
+
+
+# ---------------------------------------------------------------- shared payload parts
+
+
+class CompanyDetails(Model):
+    """What the customer typed on the portal."""
+
+    company_name: RequiredText
+    registration_number: Annotated[RequiredText, Field(max_length=64)]
+    state_province: RequiredText
+    city: RequiredText
+    address_line1: RequiredText
+    address_line2: OptionalText = None
+    entity_type: EntityType = EntityType.COMPANY
+
+
+class Application(Model):
+    """One verification request: who asks, what they typed, and the two document images."""
+
+    site: Site
+    account_type: AccountType
+    registered_country: CountryCode
+    contact_email: EmailStr
+    locale: Locale = Locale.EN
+    company: CompanyDetails
+    mainland_resources: bool
+    documents: Annotated[tuple[DocumentRef, ...], Field(max_length=2)]
+
+    @model_validator(mode="after")
+    def _one_document_per_side(self) -> Application:
+        sides = [doc.side for doc in self.documents]
+        if len(sides) != len(set(sides)):
+            raise ValueError("at most one document per side")
+        return self
+
+    def document(self, side: Side) -> DocumentRef | None:
+        return next((doc for doc in self.documents if doc.side == side), None)
+
+
+class QualityFinding(Model):
+    code: QualityCode
+    side: Side | None
+    message: Text  # customer-facing, used verbatim in the resubmission email
+    value: float | None = None
+    threshold: float | None = None
+
+
+class SideMeasurements(Model):
+    side: Side
+    width: int | None = None
+    height: int | None = None
+    values: dict[str, float] = Field(default_factory=dict)
+
+
+class Evidence(Model):
+    """Where on which image a value was read."""
+
+    side: Side
+    box: tuple[int, int, int, int] | None = None  # left, top, width, height
+    confidence: float | None = None
+
+
+class FieldMatch(Model):
+    field: FieldName
+    submitted: str | None
+    found: str | None
+    score: Annotated[float, Field(ge=0, le=100)]
+    status: MatchStatus
+    evidence: Evidence | None = None
+
+
+# ---------------------------------------------------------------- events
+
+
+class SubmissionReceived(Envelope):
+    event_type: Literal["SubmissionReceived"] = "SubmissionReceived"
+    application: Application
+
+
+class ComplianceSelectionChanged(Envelope):
+    """The customer changed the "resources in the Chinese mainland" answer on the portal."""
+
+    event_type: Literal["ComplianceSelectionChanged"] = "ComplianceSelectionChanged"
+    mainland_resources: bool
+
+
+class QualityChecked(Envelope):
+    event_type: Literal["QualityChecked"] = "QualityChecked"
+    application: Application
+    passed: bool
+    findings: tuple[QualityFinding, ...] = ()
+    measurements: tuple[SideMeasurements, ...] = ()
+
+
+class FieldsMatched(Envelope):
+    event_type: Literal["FieldsMatched"] = "FieldsMatched"
+    application: Application
+    quality_findings: tuple[QualityFinding, ...] = ()
+    fields: tuple[FieldMatch, ...]
+    recommendation: Recommendation
+    reasons: tuple[str, ...] = ()
+    ocr_text: dict[Side, str] = Field(default_factory=dict)
+    engine: str
+
+
+class ComplianceRequested(Envelope):
+    event_type: Literal["ComplianceRequested"] = "ComplianceRequested"
+    application: Application
+    trigger: Literal["submission", "selection_changed"]
+
+
+class ReviewTask(Envelope):
+    event_type: Literal["ReviewTask"] = "ReviewTask"
+    task_id: Identifier
+    action: TaskAction = TaskAction.ASSIGNED
+    queue: ReviewQueue
+    reviewer_id: Identifier
+    priority: Annotated[int, Field(ge=0, le=9)] = 5
+    assigned_at: UtcDatetime
+    due_at: UtcDatetime
+    application: Application
+    quality_findings: tuple[QualityFinding, ...] = ()
+    fields: tuple[FieldMatch, ...] = ()
+    recommendation: Recommendation | None = None
+    reasons: tuple[str, ...] = ()
+
+
+class ReviewDecision(Envelope):
+    event_type: Literal["ReviewDecision"] = "ReviewDecision"
+    task_id: Identifier
+    queue: ReviewQueue
+    reviewer_id: Identifier
+    decision: Decision
+    reason_codes: Annotated[tuple[ReasonCode, ...], Field(min_length=1)]
+    note: Annotated[str, Field(max_length=2000)] = ""
+
+
+class StatusChanged(Envelope):
+    """One entry of the audit trail; `refused` entries record a transition that was not made."""
+
+    event_type: Literal["StatusChanged"] = "StatusChanged"
+    track: StatusTrack
+    from_status: str | None
+    to_status: str
+    refused: bool = False
+    reasons: tuple[str, ...] = ()
+    cause_event_id: str
+
+
+class NotificationRequested(Envelope):
+    event_type: Literal["NotificationRequested"] = "NotificationRequested"
+    notification_id: Identifier
+    template: NotificationTemplate
+    to: EmailStr
+    locale: Locale
+    context: dict[str, Any] = Field(default_factory=dict)
+
+
+class NotificationSent(Envelope):
+    event_type: Literal["NotificationSent"] = "NotificationSent"
+    notification_id: Identifier
+    message_id: Text
+    attempts: Annotated[int, Field(ge=1)]
+
+
+class NotificationFailed(Envelope):
+    event_type: Literal["NotificationFailed"] = "NotificationFailed"
+    notification_id: Identifier
+    error: Text
+    permanent: bool
+    attempts: Annotated[int, Field(ge=1)]
+
+
+class StageMetric(Envelope):
+    """Counters of one worker over one window; never any personal data."""
+
+    event_type: Literal["StageMetric"] = "StageMetric"
+    stage: Identifier
+    worker_id: Identifier
+    window_start: UtcDatetime
+    window_end: UtcDatetime
+    events_in: int = 0
+    events_out: int = 0
+    failures: int = 0
+    dead_letters: int = 0
+    retries: int = 0
+    latency_p50_ms: float = 0.0
+    latency_p95_ms: float = 0.0
+    latency_max_ms: float = 0.0
+    outcomes: dict[str, int] = Field(default_factory=dict)
+
+
+class DeadLetter(Envelope):
+    """An input a stage could not use, with why; the raw payload is kept (truncated) for replay."""
+
+    event_type: Literal["DeadLetter"] = "DeadLetter"
+    stage: Identifier
+    reason: DeadLetterReason
+    error: Annotated[str, Field(max_length=4000)]
+    source_topic: str
+    source_partition: int | None = None
+    source_offset: int | None = None
+    payload: str
+    payload_truncated: bool = False
+    attempts: int = 1
+
+
+__all__ = [
+    "Application",
+    "CompanyDetails",
+    "ComplianceRequested",
+    "ComplianceSelectionChanged",
+    "DeadLetter",
+    "Evidence",
+    "FieldMatch",
+    "FieldsMatched",
+    "NotificationFailed",
+    "NotificationRequested",
+    "NotificationSent",
+    "QualityChecked",
+    "QualityFinding",
+    "ReviewDecision",
+    "ReviewTask",
+    "SideMeasurements",
+    "StageMetric",
+    "StatusChanged",
+    "SubmissionReceived",
+]

@@ -1,0 +1,85 @@
+"""JSON Schema per event and one AsyncAPI 3.0 document, derived from the models and topology."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic.json_schema import models_json_schema
+
+from schemas.base import SCHEMA_VERSION
+from schemas.catalog import EVENT_TYPES, TOPICS
+
+REF_TEMPLATE = "#/components/schemas/{model}"
+
+
+def event_json_schemas() -> dict[str, dict[str, Any]]:
+    """Standalone JSON Schema (draft 2020-12) for every event type."""
+    return {name: cls.model_json_schema() for name, cls in EVENT_TYPES.items()}
+
+
+def asyncapi_document(
+    operations: Iterable[tuple[str, str, str]],
+    title: str = "kyb-pipeline",
+) -> dict[str, Any]:
+    """AsyncAPI 3.0; `operations` are (actor, "send"|"receive", topic name) triples."""
+    _, definitions = models_json_schema(
+        [(cls, "validation") for cls in EVENT_TYPES.values()], ref_template=REF_TEMPLATE
+    )
+    channels: dict[str, Any] = {}
+    for topic in TOPICS:
+        channels[_channel_id(topic.name)] = {
+            "address": topic.name,
+            "description": f"{topic.description} Key: {topic.key}. Partitions: {topic.partitions}.",
+            "messages": {
+                cls.__name__: {"$ref": f"#/components/messages/{cls.__name__}"}
+                for cls in topic.event_types
+            },
+        }
+    ops: dict[str, Any] = {}
+    for actor, action, topic_name in operations:
+        channel = _channel_id(topic_name)
+        ops[f"{actor}_{action}_{channel}"] = {
+            "action": action,
+            "channel": {"$ref": f"#/channels/{channel}"},
+            "summary": f"{actor} {action}s {topic_name}",
+        }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": title,
+            "version": f"{SCHEMA_VERSION}.0.0",
+            "description": "Enterprise identity verification events. Every message is JSON, "
+            "keyed by account_id unless stated otherwise.",
+        },
+        "defaultContentType": "application/json",
+        "channels": channels,
+        "operations": ops,
+        "components": {
+            "schemas": definitions.get("$defs", {}),
+            "messages": {
+                name: {"name": name, "payload": {"$ref": REF_TEMPLATE.format(model=name)}}
+                for name in EVENT_TYPES
+            },
+        },
+    }
+
+
+def write_export(directory: Path, operations: Iterable[tuple[str, str, str]]) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, schema in event_json_schemas().items():
+        written.append(_write(directory / f"{name}.schema.json", schema))
+    written.append(_write(directory / "asyncapi.json", asyncapi_document(operations)))
+    return written
+
+
+def _channel_id(topic_name: str) -> str:
+    return topic_name.replace(".", "_")
+
+
+def _write(path: Path, document: Mapping[str, Any]) -> Path:
+    path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    return path

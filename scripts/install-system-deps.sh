@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages kyb-pipeline needs (tesseract with English + Simplified Chinese
+# data, a TTF font for the synthetic certificates) when they are missing. Idempotent.
+set -euo pipefail
+
+missing=()
+command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr)
+for lang in eng chi_sim; do
+  pkg="tesseract-ocr-${lang//_/-}"
+  if ! (command -v tesseract >/dev/null 2>&1 && tesseract --list-langs 2>/dev/null | grep -qx "$lang"); then
+    missing+=("$pkg")
+  fi
+done
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing system packages: ${missing[*]} (run as root, or: sudo apt-get install -y ${missing[*]})" >&2
+  exit 1
+fi
+echo "installing system packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

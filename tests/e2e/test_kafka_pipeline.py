@@ -1,0 +1,198 @@
+"""One submission through all six stages, each a separate `kyb worker` process.
+
+Real components only: the Tansu broker, Redis, aiosmtpd and the tesseract CLI. Two bad
+records go first (not JSON; wrong schema); they must be dead-lettered with their reasons and
+must not stop the good submission from reaching the customer's inbox.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer
+
+from pipeline.kafka_runtime import consumer_config
+from pipeline.publishing import KafkaPublisher
+from pipeline.settings import Settings
+from pipeline.topology import STAGES
+from pipeline.wiring import build_documents
+from producers.decisions import DecisionPublisher, simulated_decision
+from producers.portal import PortalPublisher
+from producers.synthetic import random_spec, write_pair
+from schemas import decode_event
+from schemas.events import DeadLetter, ReviewTask
+from tests.conftest import SmtpServer, stop_process
+from tests.helpers import wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def worker_env(
+    kafka_broker: str, redis_url: str, redis_prefix: str, smtp_server: SmtpServer, tmp_path: Path
+) -> dict[str, str]:
+    (tmp_path / "documents").mkdir()
+    return os.environ | {
+        "KYB_BOOTSTRAP_SERVERS": kafka_broker,
+        "KYB_STATE_BACKEND": "redis",
+        "KYB_REDIS_URL": redis_url,
+        "KYB_KEY_PREFIX": redis_prefix,
+        "KYB_DOCUMENT_ROOTS": json.dumps([str(tmp_path / "documents")]),
+        "KYB_SMTP_PORT": str(smtp_server.port),
+        "KYB_SESSION_TIMEOUT_MS": "6000",
+        "KYB_HEARTBEAT_INTERVAL_MS": "1000",
+        "KYB_RETRY_BACKOFF_MS": "100",
+        "OMP_THREAD_LIMIT": "1",
+    }
+
+
+def kyb(*args: str) -> list[str]:
+    return [sys.executable, "-m", "pipeline.cli", *args]
+
+
+@pytest.fixture
+def workers(
+    worker_env: dict[str, str], tmp_path: Path
+) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
+    created = subprocess.run(
+        kyb("topics", "create"), env=worker_env, capture_output=True, timeout=60
+    )
+    assert created.returncode == 0, created.stderr.decode()
+    assert b"created 11 topic(s)" in created.stdout
+    procs = {
+        stage.name: subprocess.Popen(
+            kyb("worker", stage.name),
+            env=worker_env,
+            stdout=(tmp_path / f"{stage.name}.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        for stage in STAGES
+    }
+    try:
+        yield procs
+    finally:
+        for proc in procs.values():
+            stop_process(proc, timeout=20)
+
+
+class AutoReviewer(threading.Thread):
+    """Stands in for a human: consumes review tasks and decides from the evidence."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(daemon=True)
+        self.settings, self.stop = settings, threading.Event()
+        self.tasks: list[ReviewTask] = []
+
+    def run(self) -> None:
+        consumer = KafkaConsumer(
+            "kyb.review.tasks",
+            **consumer_config(self.settings, "test-reviewer", session_timeout_ms=6000),
+        )
+        decisions = DecisionPublisher(KafkaPublisher(self.settings))
+        while not self.stop.is_set():
+            for records in consumer.poll(timeout_ms=200).values():
+                for record in records:
+                    task = decode_event(record.value)
+                    assert isinstance(task, ReviewTask)
+                    self.tasks.append(task)
+                    decisions.decide(task, *simulated_decision(task), note="e2e test reviewer")
+            consumer.commit()
+        consumer.close()
+
+
+def test_submission_flows_through_six_worker_processes_to_an_email(
+    workers: dict[str, subprocess.Popen[bytes]],
+    worker_env: dict[str, str],
+    smtp_server: SmtpServer,
+    tmp_path: Path,
+) -> None:
+    started = time.monotonic()
+    settings = Settings(
+        bootstrap_servers=worker_env["KYB_BOOTSTRAP_SERVERS"],
+        document_roots=json.loads(worker_env["KYB_DOCUMENT_ROOTS"]),
+    )
+    reviewer = AutoReviewer(settings)
+    reviewer.start()
+    publisher = KafkaPublisher(settings)
+    publisher.publish_raw("kyb.submissions", b"this is not json", key=b"acct-bad-1")
+    publisher.publish_raw(
+        "kyb.submissions",
+        json.dumps({"event_type": "SubmissionReceived", "account_id": "acct-bad-2"}).encode(),
+        key=b"acct-bad-2",
+    )
+    publisher.flush()
+
+    spec = random_spec(random.Random(3), "GB")
+    front, back = write_pair(spec, tmp_path / "uploads", "e2e")
+    portal = PortalPublisher(publisher, build_documents(settings))
+    event = portal.submit(
+        {
+            "account_id": "acct-e2e-1",
+            "registered_country": "GB",
+            "contact_email": "owner@harbour.example",
+            "mainland_resources": False,
+            "company": {
+                "company_name": spec.company_name,
+                "registration_number": spec.registration_number,
+                "state_province": spec.state_province,
+                "city": spec.city,
+                "address_line1": spec.address_line1,
+            },
+        },
+        front,
+        back,
+    )
+
+    try:
+        verified = smtp_server.wait_for_subject("Your enterprise identity is verified", timeout=120)
+    finally:
+        reviewer.stop.set()
+        reviewer.join(15)
+    elapsed = time.monotonic() - started
+    assert verified["To"] == "owner@harbour.example"
+    assert event.submission_id in verified.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    received = [m for m in smtp_server.messages if "We received" in str(m["Subject"])]
+    assert len(received) == 1
+    assert [t.submission_id for t in reviewer.tasks] == [event.submission_id]
+
+    letters = collect_dead_letters(settings, want=6)
+    by_stage: dict[str, set[str]] = {}
+    for letter in letters:
+        by_stage.setdefault(letter.stage, set()).add(letter.reason.value)
+    # Every stage that reads kyb.submissions refuses both bad records, each with its reason.
+    for stage in ("quality", "compliance", "verdict"):
+        assert by_stage[stage] == {"unparseable", "invalid_event"}, by_stage
+    assert any("not valid JSON" in letter.error for letter in letters)
+    assert any("application: Field required" in letter.error for letter in letters)
+
+    for name, proc in workers.items():
+        assert proc.poll() is None, f"worker {name} died"
+        proc.terminate()
+    for name, proc in workers.items():
+        assert proc.wait(20) == 0, f"worker {name} did not shut down cleanly"
+    print(f"\ne2e: submission to verified email in {elapsed:.1f} s")
+
+
+def collect_dead_letters(settings: Settings, want: int, timeout: float = 30) -> list[DeadLetter]:
+    consumer = KafkaConsumer("kyb.deadletter", **consumer_config(settings, None))
+    letters: list[DeadLetter] = []
+
+    def probe() -> bool:
+        for records in consumer.poll(timeout_ms=200).values():
+            letters.extend(decode_event(r.value) for r in records)  # type: ignore[misc]
+        return len(letters) >= want
+
+    try:
+        wait_for(probe, timeout, interval=0, what="dead letters")
+    finally:
+        consumer.close()
+    return letters

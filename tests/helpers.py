@@ -1,0 +1,90 @@
+"""Small helpers shared by the tests: free ports, bounded waiting, sample events."""
+
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+from pipeline.documents import sha256_file
+from schemas import DocumentRef
+from schemas.enums import Side
+from schemas.events import Application, CompanyDetails, SubmissionReceived
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_for(
+    probe: Callable[[], T | None], timeout: float, interval: float = 0.1, what: str = ""
+) -> T:
+    """Poll `probe` until it returns something truthy; bounded by `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up after {timeout}s waiting for {what or probe}")
+        time.sleep(interval)
+
+
+def document_ref(path: Path, side: Side) -> DocumentRef:
+    return DocumentRef(
+        side=side,
+        uri=path.resolve().as_uri(),
+        sha256=sha256_file(path),
+        media_type="image/jpeg",
+        size_bytes=path.stat().st_size,
+    )
+
+
+def company(**overrides: object) -> CompanyDetails:
+    values: dict[str, object] = {
+        "company_name": "Harbour Logistics Pte. Ltd.",
+        "registration_number": "201912345K",
+        "state_province": "Central Region",
+        "city": "Singapore",
+        "address_line1": "12 Market Street",
+    }
+    return CompanyDetails.model_validate(values | overrides)
+
+
+def application(documents: tuple[DocumentRef, ...] = (), **overrides: object) -> Application:
+    values: dict[str, object] = {
+        "site": "international",
+        "account_type": "individual",
+        "registered_country": "SG",
+        "contact_email": "ops@customer.example",
+        "company": company(),
+        "mainland_resources": False,
+        "documents": documents,
+    }
+    return Application.model_validate(values | overrides)
+
+
+def submission(account_id: str = "acct-1", **overrides: object) -> SubmissionReceived:
+    values: dict[str, object] = {
+        "event_id": uuid.uuid4(),
+        "occurred_at": datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
+        "account_id": account_id,
+        "submission_id": f"sub-{uuid.uuid4().hex[:8]}",
+        "producer": "portal",
+        "application": application(),
+    }
+    return SubmissionReceived.model_validate(values | overrides)

@@ -1,0 +1,33 @@
+"""The demo on the local runtime: real tesseract, synthetic certificates, outbox emails."""
+
+from __future__ import annotations
+
+import io
+from email import message_from_bytes, policy
+from pathlib import Path
+
+from rich.console import Console
+
+from pipeline import demo
+
+
+def test_demo_reaches_the_expected_outcome_for_every_scenario(tmp_path: Path) -> None:
+    outbox = tmp_path / "outbox"
+    rows = demo.run(tmp_path / "work", outbox, seed=7, console=Console(file=io.StringIO()))
+    outcomes = {
+        row["scenario"]: (row["identity"], row["compliance"], row["account type"]) for row in rows
+    }
+    assert outcomes == {
+        "clean": ("verified", "not_required", "enterprise"),
+        "clean, mainland yes": ("verified", "approved", "enterprise"),
+        "registration no. typed wrong": ("rejected", "not_required", "individual"),
+        "back photo changed after upload": ("resubmission_required", "not_required", "individual"),
+        "sole proprietorship": ("verified", "not_required", "enterprise"),
+    }
+    subjects = sorted(
+        str(message_from_bytes(path.read_bytes(), policy=policy.default)["Subject"])
+        for path in outbox.glob("*.eml")
+    )
+    assert subjects.count("Your enterprise identity is verified") == 3
+    assert "Action needed: please resubmit your documents" in subjects
+    assert len(subjects) == sum(int(row["emails"]) for row in rows)

@@ -1,0 +1,86 @@
+"""The Kafka runtime in-process against the real Tansu broker and real Redis."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from kafka import KafkaAdminClient, KafkaConsumer
+
+from pipeline.kafka_runtime import KafkaWorker, consumer_config, create_topics
+from pipeline.publishing import KafkaPublisher
+from pipeline.settings import Settings
+from pipeline.topology import stage_named
+from pipeline.wiring import build_processor
+from schemas import TOPICS, decode_event
+from schemas.enums import Side
+from schemas.events import DeadLetter, QualityChecked
+from tests.helpers import application, document_ref, submission, wait_for
+
+
+def drain(settings: Settings, topic: str, want: int, timeout: float = 30) -> list:  # type: ignore[type-arg]
+    consumer = KafkaConsumer(topic, **consumer_config(settings, None, session_timeout_ms=6000))
+    seen: list = []  # type: ignore[type-arg]
+
+    def probe() -> bool:
+        for records in consumer.poll(timeout_ms=200).values():
+            seen.extend(decode_event(r.value) for r in records)
+        return len(seen) >= want
+
+    try:
+        wait_for(probe, timeout, interval=0, what=f"{want} events on {topic}")
+    finally:
+        consumer.close()
+    return seen
+
+
+def test_worker_handles_good_records_dead_letters_bad_ones_and_commits(
+    kafka_broker: str, redis_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    settings = Settings(
+        bootstrap_servers=kafka_broker,
+        state_backend="redis",
+        redis_url=redis_url,
+        key_prefix=redis_prefix,
+        document_roots=[tmp_path],
+        session_timeout_ms=6000,
+        retry_backoff_ms=0,
+    )
+    assert set(create_topics(settings)) == {t.name for t in TOPICS}
+    assert create_topics(settings) == []  # idempotent
+    (tmp_path / "f.jpg").write_bytes(b"front")
+    (tmp_path / "b.jpg").write_bytes(b"back")
+    docs = (
+        document_ref(tmp_path / "f.jpg", Side.FRONT),
+        document_ref(tmp_path / "b.jpg", Side.BACK),
+    )
+    publisher = KafkaPublisher(settings)
+    publisher.publish_raw("kyb.submissions", b"{not json", key=b"acct-x")
+    good = [submission(f"acct-{i}", application=application(docs)) for i in range(5)]
+    for event in good:
+        publisher.publish(event)
+    publisher.flush()
+
+    worker = KafkaWorker(build_processor(stage_named("quality"), settings), settings)
+    thread = threading.Thread(target=worker.run, kwargs={"max_seconds": 60})
+    thread.start()
+    try:
+        checked = drain(settings, "kyb.quality.checked", 5)
+        letters = drain(settings, "kyb.deadletter", 1)
+    finally:
+        worker.stop()
+        thread.join(30)
+    assert not thread.is_alive()
+    assert sorted(e.account_id for e in checked) == sorted(e.account_id for e in good)
+    assert all(isinstance(e, QualityChecked) and e.passed for e in checked)
+    [letter] = letters
+    assert isinstance(letter, DeadLetter)
+    assert letter.reason == "unparseable"
+    assert letter.payload == "{not json"
+    assert letter.account_id == "acct-x"
+
+    admin = KafkaAdminClient(bootstrap_servers=kafka_broker)
+    committed = admin.list_group_offsets("kyb-quality")["kyb-quality"]
+    admin.close()
+    total = sum(meta.offset for tp, meta in committed.items() if tp.topic == "kyb.submissions")
+    assert total == 6, committed  # every record, bad or good, is committed after its output

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from pathlib import Path
+
+from consumers import notify
+from schemas.enums import Locale, NotificationTemplate
+from schemas.events import NotificationRequested, NotificationSent
+
+
+def request(
+    template: NotificationTemplate = NotificationTemplate.REJECTED, **context: object
+) -> NotificationRequested:
+    return NotificationRequested(
+        event_id=uuid.uuid4(),
+        occurred_at=datetime(2026, 11, 20, tzinfo=UTC),
+        account_id="acct-1",
+        submission_id="sub-1",
+        producer="verdict",
+        notification_id=f"sub-1.{template.value}",
+        template=template,
+        to="ops@customer.example",
+        locale=Locale.EN,
+        context={"company_name": "Acme <script>alert(1)</script>\r\nBcc: evil@example.com"}
+        | context,
+    )
+
+
+def test_same_request_twice_writes_one_email(ctx_for, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ctx = ctx_for("notify")
+    event = request(reasons=["name_mismatch"])
+    first = notify.handle(event, ctx)
+    second = notify.handle(event, ctx)
+    assert isinstance(first[0], NotificationSent)
+    assert first[0].event_id == second[0].event_id
+    files = list((tmp_path / "outbox").glob("*.eml"))
+    assert len(files) == 1
+
+
+def test_customer_text_is_escaped_and_never_a_header() -> None:
+    message = notify.render(
+        request(reasons=["name_mismatch"]), "<id@kyb.example>", "kyb@kyb.example"
+    )
+    parsed = message_from_bytes(bytes(message), policy=policy.default)
+    assert parsed["Bcc"] is None
+    assert parsed["Subject"] == notify.SUBJECTS[NotificationTemplate.REJECTED]
+    html = parsed.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
+    text = parsed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "The company name does not match the registration document." in text

@@ -1,0 +1,73 @@
+"""The in-memory and the Redis store must behave alike; the Redis cases use a real server."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from pipeline.state import InMemoryStateStore, RedisStateStore, StateStore, get_json, update_json
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store(request: pytest.FixtureRequest) -> StateStore:
+    if request.param == "memory":
+        return InMemoryStateStore()
+    redis_store: RedisStateStore = request.getfixturevalue("redis_store")
+    return redis_store
+
+
+def test_get_set_delete(store: StateStore) -> None:
+    assert store.get("k") is None
+    store.set("k", "v")
+    assert store.get("k") == "v"
+    store.delete("k")
+    assert store.get("k") is None
+
+
+def test_set_if_absent_only_once(store: StateStore) -> None:
+    assert store.set_if_absent("once", "a") is True
+    assert store.set_if_absent("once", "b") is False
+    assert store.get("once") == "a"
+
+
+def test_lists_keep_order(store: StateStore) -> None:
+    for item in ("a", "b", "c"):
+        store.append("list", item)
+    assert store.items("list") == ["a", "b", "c"]
+
+
+def test_update_is_atomic_across_threads(store: StateStore) -> None:
+    def bump() -> None:
+        for _ in range(50):
+            update_json(store, "counter", lambda doc: ({"n": (doc or {"n": 0})["n"] + 1}, None))
+
+    threads = [threading.Thread(target=bump) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert get_json(store, "counter") == {"n": 200}
+
+
+def test_update_returning_none_deletes(store: StateStore) -> None:
+    store.set("gone", "x")
+    assert store.update("gone", lambda old: (None, old)) == "x"
+    assert store.get("gone") is None
+
+
+def test_memory_ttl_expires() -> None:
+    now = [0.0]
+    store = InMemoryStateStore(clock=lambda: now[0])
+    store.set("t", "v", ttl_s=10)
+    now[0] = 9.9
+    assert store.get("t") == "v"
+    now[0] = 10.0
+    assert store.get("t") is None
+    assert store.set_if_absent("t", "again") is True
+
+
+def test_redis_keys_carry_the_prefix(redis_store: RedisStateStore) -> None:
+    redis_store.set("k", "v")
+    assert redis_store.client.get(redis_store.prefix + "k") == "v"
+    assert redis_store.ping()

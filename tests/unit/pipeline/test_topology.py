@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from pipeline.topology import STAGES, STAGES_BY_NAME, TopologyError, mermaid, problems, validate
+from schemas import catalog
+from schemas.events import DeadLetter, QualityChecked
+
+README = Path(__file__).resolve().parents[3] / "README.md"
+
+
+def test_declared_topology_is_valid() -> None:
+    assert problems() == []
+    validate()
+
+
+def test_a_topic_nobody_writes_is_caught() -> None:
+    without_ocr = [stage for stage in STAGES if stage.name != "ocr"]
+    found = problems(without_ocr)
+    assert any("reads 'kyb.ocr.matched', which nothing writes" in p for p in found)
+    with pytest.raises(TopologyError, match=r"kyb\.ocr\.matched"):
+        validate(without_ocr)
+
+
+def test_accepting_an_event_from_an_unread_topic_is_caught() -> None:
+    broken = replace(STAGES_BY_NAME["quality"], accepts=(QualityChecked,))
+    found = problems([broken if s.name == "quality" else s for s in STAGES])
+    assert any("accepts QualityChecked but reads no topic carrying it" in p for p in found)
+
+
+def test_duplicate_stage_names_are_caught() -> None:
+    assert any("declared twice" in p for p in problems([*STAGES, STAGES[0]]))
+
+
+def test_every_stage_writes_only_catalog_topics() -> None:
+    for stage in STAGES:
+        for cls in stage.emits:
+            assert catalog.topic_for_type(cls).name in catalog.TOPICS_BY_NAME
+    assert catalog.topic_for_type(DeadLetter).name == "kyb.deadletter"
+
+
+def test_readme_diagram_is_generated_from_the_topology() -> None:
+    assert mermaid() in README.read_text(), "run `kyb topology --mermaid` and paste it into README"

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from schemas import EVENT_TYPES, TOPICS
+
+
+def test_schema_export_writes_a_schema_per_event_and_asyncapi(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["schema", "export", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    for name in EVENT_TYPES:
+        schema = json.loads((tmp_path / f"{name}.schema.json").read_text())
+        assert schema["properties"]["event_type"]["const"] == name
+        assert schema["additionalProperties"] is False
+    doc = json.loads((tmp_path / "asyncapi.json").read_text())
+    assert doc["asyncapi"] == "3.0.0"
+    assert {channel["address"] for channel in doc["channels"].values()} == {t.name for t in TOPICS}
+    for message in doc["components"]["messages"].values():
+        ref = message["payload"]["$ref"].split("/")[-1]
+        assert ref in doc["components"]["schemas"]
+    actions = {(op["action"], op["channel"]["$ref"]) for op in doc["operations"].values()}
+    assert ("receive", "#/channels/kyb_submissions") in actions
+    assert ("send", "#/channels/kyb_ocr_matched") in actions
