@@ -117,9 +117,7 @@ class InMemoryStateStore:
 class RedisStateStore:
     """Redis with a key prefix, so tests and deployments can share one server safely."""
 
-    def __init__(
-        self, client: redis.Redis[str], prefix: str = "kyb:", max_update_attempts: int = 50
-    ):
+    def __init__(self, client: redis.Redis, prefix: str = "kyb:", max_update_attempts: int = 50):
         self.client = client
         self.prefix = prefix
         self._max_update_attempts = max_update_attempts
@@ -150,7 +148,7 @@ class RedisStateStore:
         for _ in range(self._max_update_attempts):
             with self.client.pipeline() as pipe:
                 try:
-                    pipe.watch(full)
+                    pipe.watch(full)  # type: ignore[no-untyped-call]  # untyped in redis 8
                     current = pipe.get(full)
                     new, result = mutate(None if current is None else str(current))
                     pipe.multi()
