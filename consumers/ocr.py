@@ -8,7 +8,6 @@ extraction and check-digit validation replace this in issue 4.
 from __future__ import annotations
 
 import io
-import os
 import re
 
 import pytesseract
@@ -19,9 +18,6 @@ from pipeline.errors import PermanentError, TransientError
 from pipeline.stage import Context
 from schemas.enums import FieldName, MatchStatus, Recommendation, Side, Site
 from schemas.events import FieldMatch, FieldsMatched, QualityChecked
-
-# Tesseract's OpenMP threads fight each other across worker processes; scale with processes.
-os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 ENGINE = "tesseract-cli"
 

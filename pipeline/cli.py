@@ -61,7 +61,12 @@ def worker(
     settings = get_settings()
     logs.configure(settings.log_level)
     validate()
-    runner = KafkaWorker(build_processor(stage_named(stage.value), settings), settings)
+    chosen = stage_named(stage.value)
+    if chosen.cpu_bound:
+        from pipeline.threads import limit_native_threads
+
+        limit_native_threads(settings.native_threads)
+    runner = KafkaWorker(build_processor(chosen, settings), settings)
     runner.install_signal_handlers()
     runner.run(max_seconds=max_seconds)
 
@@ -115,6 +120,25 @@ def schema_export(directory: Annotated[Path, typer.Argument(help="Output folder.
     operations += [(r.split(",")[0], "receive", t) for t, r in EXTERNAL_READERS.items()]
     written = write_export(directory, operations)
     typer.echo(f"wrote {len(written)} files to {directory}")
+
+
+@app.command()
+def inspect(
+    front: Annotated[Path, typer.Option(help="Image of the front side.")],
+    back: Annotated[Path, typer.Option(help="Image of the back side.")],
+) -> None:
+    """Run the quality checks on two local images and print QualityChecked as JSON.
+
+    No broker and no Redis. Exit status 0 when the checks ran, whatever they found;
+    2 when a file cannot be read.
+    """
+    from pipeline.inspection import InspectionError, inspect_files
+
+    try:
+        result = inspect_files(front, back, get_settings())
+    except InspectionError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(result.model_dump_json(indent=2))
 
 
 @app.command()

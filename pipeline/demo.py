@@ -21,6 +21,7 @@ from pipeline.state import InMemoryStateStore
 from pipeline.topology import STAGES, validate
 from pipeline.wiring import build_processor
 from producers.decisions import SIMULATED_REVIEWER
+from producers.photos import Defect, encode, make_case
 from producers.portal import PortalPublisher
 from producers.synthetic import CertificateSpec, random_spec, with_typo, write_pair
 from schemas.enums import EntityType
@@ -34,6 +35,7 @@ class Scenario:
     typed: CertificateSpec
     mainland: bool = False
     tamper_back: bool = False
+    front_defect: Defect | None = None
 
 
 def scenarios(seed: int) -> list[Scenario]:
@@ -46,6 +48,7 @@ def scenarios(seed: int) -> list[Scenario]:
         Scenario("registration no. typed wrong", clean[2], with_typo(clean[2], rng)),
         Scenario("back photo changed after upload", clean[3], clean[3], tamper_back=True),
         Scenario("sole proprietorship", sole, sole),
+        Scenario("blurry photo of the front", clean[1], clean[1], front_defect=Defect.BLUR),
     ]
 
 
@@ -83,6 +86,9 @@ def run(
         for index, case in enumerate(cases, start=1):
             account_id = f"acct-demo-{index:03d}"
             front, back = write_pair(case.spec, workdir / "uploads", account_id)
+            if case.front_defect is not None:
+                rng = random.Random(f"{seed}-{index}")
+                front.write_bytes(encode(make_case(case.spec, rng, case.front_defect)))
             event = portal.submit(_form(account_id, case), front, back)
             if case.tamper_back:
                 back_ref = event.application.documents[1]

@@ -6,8 +6,46 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class QualityThresholds(BaseModel):
+    """Limits of the image-quality checks (calibrated by benchmarks/quality_accuracy.py).
+
+    Override any of them with e.g. `KYB_QUALITY__MIN_SHARPNESS=10`.
+    """
+
+    max_pixels: int = Field(default=50_000_000, description="header check, before decoding")
+    decode_long_side: int = Field(default=800, description="decode JPEGs down to about this")
+    min_document_short_side_px: float = Field(
+        default=1000, description="about 120 dpi on A4: 8-pt capitals are ~10 px tall"
+    )
+    min_sharpness: float = Field(default=0.4, description="2nd-derivative energy, worst direction")
+    max_dark_p98: float = Field(default=100, description="the paper itself is darker than this")
+    max_clipped_fraction: float = Field(default=0.25, description="share of burnt-out pixels")
+    min_contrast: float = Field(default=70, description="p98 - p2 of the document's brightness")
+    min_glare_blob: float = Field(default=0.005, description="largest highlight / document area")
+    min_colour_ratio: float = Field(default=0.1, description="chroma p99.7 / contrast")
+    min_coverage: float = Field(default=0.15, description="document area / picture area")
+    max_skew_deg: float = 8.0
+    max_same_picture_distance: int = Field(default=8, description="perceptual-hash bits")
+    ela_flag_ratio: float = Field(default=4.0, description="tamper signal, reviewers only")
+    editing_software: list[str] = Field(
+        default_factory=lambda: [
+            "photoshop",
+            "gimp",
+            "pixelmator",
+            "affinity",
+            "snapseed",
+            "lightroom",
+            "paint.net",
+            "canva",
+            "picsart",
+            "fotor",
+            "facetune",
+        ]
+    )
 
 
 class Settings(BaseSettings):
@@ -24,6 +62,8 @@ class Settings(BaseSettings):
     default_partitions: int = Field(default=6, ge=1)
     replication_factor: int = Field(default=1, ge=1)
 
+    native_threads: int = Field(default=1, ge=1, description="OpenCV/OpenMP threads per worker")
+
     # --- delivery
     max_attempts: int = Field(default=3, ge=1, description="handler attempts before dead-lettering")
     retry_backoff_ms: int = Field(default=200, ge=0)
@@ -37,6 +77,9 @@ class Settings(BaseSettings):
     # --- documents
     document_roots: list[Path] = Field(default_factory=lambda: [Path("documents").resolve()])
     document_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1)
+
+    # --- image quality
+    quality: QualityThresholds = Field(default_factory=QualityThresholds)
 
     # --- OCR
     tesseract_cmd: str = "tesseract"

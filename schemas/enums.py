@@ -103,6 +103,21 @@ class QualityCode(StrEnum):
     DOCUMENT_UNREADABLE = "document_unreadable"
     HASH_MISMATCH = "hash_mismatch"
     FILE_TOO_LARGE = "file_too_large"
+    UNSUPPORTED_FORMAT = "unsupported_format"
+    CORRUPT_FILE = "corrupt_file"
+    TOO_MANY_PIXELS = "too_many_pixels"
+    SAME_PICTURE = "same_picture"
+    DOCUMENT_NOT_FOUND = "document_not_found"
+    CROPPED = "cropped"
+    DOCUMENT_TOO_SMALL = "document_too_small"
+    LOW_RESOLUTION = "low_resolution"
+    BLURRY = "blurry"
+    TOO_DARK = "too_dark"
+    OVEREXPOSED = "overexposed"
+    LOW_CONTRAST = "low_contrast"
+    GLARE = "glare"
+    NOT_COLOUR = "not_colour"
+    SKEWED = "skewed"
 
 
 class FieldName(StrEnum):

@@ -90,16 +90,32 @@ class Application(Model):
 class QualityFinding(Model):
     code: QualityCode
     side: Side | None
-    message: Text  # customer-facing, used verbatim in the resubmission email
+    message: Annotated[str, Field(min_length=1, max_length=600)]  # verbatim in the email
     value: float | None = None
     threshold: float | None = None
+    blocking: bool = True  # False: advice only, the submission still passes
+
+
+class TamperSignal(Model):
+    """A hint for the reviewer that a document may have been edited; never a decision."""
+
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    flagged: bool
+    value: float | str | None = None
+    threshold: float | None = None
+    detail: Annotated[str, Field(max_length=300)] = ""
+    region: tuple[float, float, float, float] | None = None  # x, y, w, h as picture fractions
 
 
 class SideMeasurements(Model):
     side: Side
+    media_type: str | None = None
     width: int | None = None
     height: int | None = None
     values: dict[str, float] = Field(default_factory=dict)
+    document_quad: tuple[tuple[float, float], ...] = ()  # corners as picture fractions
+    skew_deg: float | None = None  # passed on to OCR for deskewing
+    tamper: tuple[TamperSignal, ...] = ()
 
 
 class Evidence(Model):
@@ -275,4 +291,5 @@ __all__ = [
     "StageMetric",
     "StatusChanged",
     "SubmissionReceived",
+    "TamperSignal",
 ]

@@ -23,11 +23,18 @@ def test_demo_reaches_the_expected_outcome_for_every_scenario(tmp_path: Path) ->
         "registration no. typed wrong": ("rejected", "not_required", "individual"),
         "back photo changed after upload": ("resubmission_required", "not_required", "individual"),
         "sole proprietorship": ("verified", "not_required", "enterprise"),
+        "blurry photo of the front": ("resubmission_required", "not_required", "individual"),
     }
-    subjects = sorted(
-        str(message_from_bytes(path.read_bytes(), policy=policy.default)["Subject"])
-        for path in outbox.glob("*.eml")
-    )
+    messages = [
+        message_from_bytes(p.read_bytes(), policy=policy.default) for p in outbox.glob("*.eml")
+    ]
+    subjects = sorted(str(message["Subject"]) for message in messages)
+    resubmit = [
+        m.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        for m in messages
+        if m["Subject"] == "Action needed: please resubmit your documents"
+    ]
+    assert any("The front photo is blurry. Hold the camera steady" in body for body in resubmit)
     assert subjects.count("Your enterprise identity is verified") == 3
-    assert "Action needed: please resubmit your documents" in subjects
+    assert subjects.count("Action needed: please resubmit your documents") == 2
     assert len(subjects) == sum(int(row["emails"]) for row in rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from pipeline.publishing import KafkaPublisher
 from pipeline.settings import Settings
 from pipeline.topology import stage_named
 from pipeline.wiring import build_processor
+from producers.synthetic import random_spec, write_pair
 from schemas import TOPICS, decode_event
 from schemas.enums import Side
 from schemas.events import DeadLetter, QualityChecked
@@ -48,12 +50,8 @@ def test_worker_handles_good_records_dead_letters_bad_ones_and_commits(
     )
     assert set(create_topics(settings)) == {t.name for t in TOPICS}
     assert create_topics(settings) == []  # idempotent
-    (tmp_path / "f.jpg").write_bytes(b"front")
-    (tmp_path / "b.jpg").write_bytes(b"back")
-    docs = (
-        document_ref(tmp_path / "f.jpg", Side.FRONT),
-        document_ref(tmp_path / "b.jpg", Side.BACK),
-    )
+    front, back = write_pair(random_spec(random.Random(1)), tmp_path, "cert")
+    docs = (document_ref(front, Side.FRONT), document_ref(back, Side.BACK))
     publisher = KafkaPublisher(settings)
     publisher.publish_raw("kyb.submissions", b"{not json", key=b"acct-x")
     good = [submission(f"acct-{i}", application=application(docs)) for i in range(5)]

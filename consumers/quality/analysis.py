@@ -1,0 +1,269 @@
+"""Pixel measurements of one photographed document: where it is, and how good the picture is.
+
+The outline is found on a ~500-px copy; the document is then perspective-corrected out of the
+decoded image into a rectangle of at most 600 px on its short side, and exposure, glare, colour
+and sharpness are measured there. So the numbers mean the same for a 2-MP scan, a 12-MP photo
+and a document that fills a third of the picture.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from cv2.typing import MatLike
+from numpy.typing import NDArray
+
+Pixels = MatLike  # BGR, uint8
+ANALYSIS_LONG_SIDE = 500
+OUTLINE_LONG_SIDE = 320
+MIN_BACKGROUND_SEPARATION = 35.0  # grey levels between paper and what it lies on
+DOCUMENT_SHORT_SIDE = 600
+
+
+@dataclass(frozen=True)
+class Outline:
+    """The document's outline in the analysis image."""
+
+    quad: NDArray[np.float32]  # 4 x 2, clockwise from top-left, analysis pixels
+    touching: tuple[str, ...]  # frame sides the document runs into
+    coverage: float  # document area / frame area
+    full_frame: bool  # a scan (or close-up) where the document is the whole picture
+
+
+@dataclass
+class Measurements:
+    values: dict[str, float] = field(default_factory=dict)
+    outline: Outline | None = None
+    phash: int = 0
+    quad_normalised: tuple[tuple[float, float], ...] = ()
+    small: Pixels | None = None  # the analysis-size image, reused by the tamper checks
+
+
+def analyse(pixels: Pixels, scale: float) -> Measurements:
+    """Measure `pixels` (BGR); `scale` maps decoded pixels to original pixels."""
+    height, width = pixels.shape[:2]
+    factor = min(1.0, ANALYSIS_LONG_SIDE / max(height, width))
+    small = (
+        cv2.resize(pixels, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+        if factor < 1
+        else pixels
+    )
+    result = Measurements(small=small)
+    v = result.values
+    outline = find_outline(small)
+    result.outline = outline
+    v["document_found"] = float(outline is not None)
+    if outline is not None:
+        v["coverage"] = round(outline.coverage, 4)
+        v["full_frame"] = float(outline.full_frame)
+        v["touching_sides"] = float(len(outline.touching))
+        v["skew_deg"] = round(skew_degrees(outline.quad), 2) if not outline.full_frame else 0.0
+        short = _short_side(outline.quad) if not outline.full_frame else min(small.shape[:2])
+        v["document_short_side_px"] = round(short * scale / factor, 1)
+        h, w = small.shape[:2]
+        result.quad_normalised = tuple(
+            (round(float(x) / w, 4), round(float(y) / h, 4)) for x, y in outline.quad
+        )
+    document = rectified(pixels, outline, factor)
+    inner = _inner(document, 0.03)
+    gray = cv2.cvtColor(inner, cv2.COLOR_BGR2GRAY)
+    v.update(exposure(gray))
+    v.update(glare(inner))
+    v["chroma_p997"] = round(colourfulness(_inner(document, 0.012)), 2)
+    v["colour_ratio"] = round(v["chroma_p997"] / max(v["contrast"], 20.0), 4)
+    v["sharpness"] = round(sharpness(cv2.cvtColor(_inner(document, 0.1), cv2.COLOR_BGR2GRAY)), 4)
+    result.phash = phash(gray)
+    return result
+
+
+def find_outline(small: Pixels) -> Outline | None:
+    """The largest bright quadrilateral: paper is lighter than what it lies on."""
+    shrink = OUTLINE_LONG_SIDE / max(small.shape[:2])
+    tiny = cv2.resize(small, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+    gray = cv2.cvtColor(tiny, cv2.COLOR_BGR2GRAY)
+    # A wide median removes the print, leaving two classes for Otsu: paper and background.
+    blurred = cv2.medianBlur(gray, 9)
+    _, binary = cv2.threshold(blurred, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    height, width = gray.shape
+    paper = float(blurred[binary > 0].mean()) if cv2.countNonZero(binary) else 0.0
+    rest = float(blurred[binary == 0].mean()) if cv2.countNonZero(binary) < binary.size else paper
+    if paper - rest < MIN_BACKGROUND_SEPARATION:
+        # One class only (a scan, or a close-up): Otsu just split the lighting gradient.
+        frame = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
+        return Outline(frame / shrink, ("left", "right", "top", "bottom"), 1.0, True)
+    kernel = np.ones((5, 5), np.uint8)
+    binary = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, kernel, iterations=2)
+    binary = cv2.morphologyEx(binary, cv2.MORPH_OPEN, kernel)
+    contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    contour = max(contours, key=cv2.contourArea)
+    coverage = cv2.contourArea(contour) / float(height * width)
+    if coverage < 0.05:
+        return None
+    touching = _touching_sides(contour, width, height)
+    full_frame = len(touching) == 4 or coverage > 0.9
+    hull = cv2.convexHull(contour)
+    approx = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True)
+    quad: NDArray[np.float32] = np.asarray(
+        approx.reshape(-1, 2) if len(approx) == 4 else cv2.boxPoints(cv2.minAreaRect(hull)),
+        dtype=np.float32,
+    )
+    return Outline(_order(quad.astype(np.float32) / shrink), touching, coverage, full_frame)
+
+
+def _touching_sides(contour: MatLike, width: int, height: int) -> tuple[str, ...]:
+    points = contour.reshape(-1, 2)
+    margin = 1
+    sides = {
+        "left": points[:, 0] <= margin,
+        "right": points[:, 0] >= width - 1 - margin,
+        "top": points[:, 1] <= margin,
+        "bottom": points[:, 1] >= height - 1 - margin,
+    }
+    touching = []
+    for name, on_side in sides.items():
+        along = points[on_side][:, 1 if name in ("left", "right") else 0]
+        length = height if name in ("left", "right") else width
+        if along.size >= 2 and (along.max() - along.min()) > 0.04 * length:
+            touching.append(name)
+    return tuple(touching)
+
+
+def _order(quad: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Top-left, top-right, bottom-right, bottom-left."""
+    by_sum = quad.sum(axis=1)
+    by_diff = np.diff(quad, axis=1).ravel()
+    return np.array(
+        [
+            quad[np.argmin(by_sum)],
+            quad[np.argmin(by_diff)],
+            quad[np.argmax(by_sum)],
+            quad[np.argmax(by_diff)],
+        ],
+        dtype=np.float32,
+    )
+
+
+def _edges(quad: NDArray[np.float32]) -> tuple[float, float]:
+    """Mean lengths of (top/bottom, left/right) edges."""
+    lengths = [float(np.linalg.norm(quad[i] - quad[(i + 1) % 4])) for i in range(4)]
+    return (lengths[0] + lengths[2]) / 2, (lengths[1] + lengths[3]) / 2
+
+
+def _short_side(quad: NDArray[np.float32]) -> float:
+    return min(_edges(quad))
+
+
+def skew_degrees(quad: NDArray[np.float32]) -> float:
+    """Tilt of the document's long edges from the horizontal, folded into (-45, 45]."""
+    edges = [quad[(i + 1) % 4] - quad[i] for i in range(4)]
+    longest = sorted(edges, key=lambda e: -float(np.hypot(*e)))[:2]
+    angles = [(float(np.degrees(np.arctan2(dy, dx))) + 45) % 90 - 45 for dx, dy in longest]
+    return float(np.mean(angles))
+
+
+def rectified(pixels: Pixels, outline: Outline | None, factor: float) -> Pixels:
+    """The document alone, perspective-corrected, never upscaled, short side <= 600 px."""
+    if outline is None or outline.full_frame:
+        shrink = min(1.0, DOCUMENT_SHORT_SIDE / min(pixels.shape[:2]))
+        if shrink < 1:
+            return cv2.resize(pixels, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+        return pixels
+    quad = outline.quad / factor  # decoded pixels
+    width, height = _edges(quad)
+    shrink = min(1.0, DOCUMENT_SHORT_SIDE / max(1.0, min(width, height)))
+    size = (max(8, int(width * shrink)), max(8, int(height * shrink)))
+    target = np.array([[0, 0], [size[0], 0], [size[0], size[1]], [0, size[1]]], np.float32)
+    matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
+    return cv2.warpPerspective(pixels, matrix, size, flags=cv2.INTER_AREA)
+
+
+def _inner(image: Pixels, margin: float) -> Pixels:
+    h, w = image.shape[:2]
+    dy, dx = int(h * margin), int(w * margin)
+    return image[dy : h - dy, dx : w - dx] if h - 2 * dy > 4 and w - 2 * dx > 4 else image
+
+
+def exposure(gray: Pixels) -> dict[str, float]:
+    p2, p50, p98 = np.percentile(gray, (2, 50, 98))
+    return {
+        "brightness_mean": round(float(gray.mean()), 2),
+        "brightness_p2": float(p2),
+        "brightness_p50": float(p50),
+        "brightness_p98": float(p98),
+        "contrast": float(p98 - p2),
+        "clipped_fraction": round(cv2.countNonZero(cv2.inRange(gray, 250, 255)) / gray.size, 4),
+    }
+
+
+def darkest_channel(image: Pixels) -> Pixels:
+    blue, green, red = cv2.split(image)
+    return cv2.min(cv2.min(blue, green), red)
+
+
+def glare(document: Pixels) -> dict[str, float]:
+    """Specular highlights: blobs where every channel is clipped."""
+    darkest = cv2.GaussianBlur(darkest_channel(document), (5, 5), 0)
+    _, highlight = cv2.threshold(darkest, 251, 255, cv2.THRESH_BINARY)
+    highlight = cv2.morphologyEx(highlight, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    area = highlight.size
+    count, _, stats, _ = cv2.connectedComponentsWithStats(highlight, connectivity=8)
+    largest = int(stats[1:, cv2.CC_STAT_AREA].max()) if count > 1 else 0
+    return {
+        "glare_fraction": round(cv2.countNonZero(highlight) / area, 5),
+        "glare_largest_blob": round(largest / area, 5),
+    }
+
+
+def colourfulness(document: Pixels) -> float:
+    """99.7th percentile of chroma after removing the colour cast (grey-world on paper).
+
+    A high percentile, because a certificate's colour is often only a seal or a thin border.
+    """
+    lab = cv2.cvtColor(cv2.medianBlur(document, 3), cv2.COLOR_BGR2LAB)
+    _, a, b = cv2.split(lab)
+    a_f = a.astype(np.float32) - float(np.median(a))
+    b_f = b.astype(np.float32) - float(np.median(b))
+    chroma = cv2.magnitude(a_f, b_f).ravel()
+    k = int(chroma.size * 0.997)
+    return float(np.partition(chroma, k)[k])
+
+
+_DIRECTIONS = tuple(
+    np.array(kernel, np.float32)
+    for kernel in (
+        [[0, 0, 0], [1, -2, 1], [0, 0, 0]],
+        [[0, 1, 0], [0, -2, 0], [0, 1, 0]],
+        [[1, 0, 0], [0, -2, 0], [0, 0, 1]],
+        [[0, 0, 1], [0, -2, 0], [1, 0, 0]],
+    )
+)
+
+
+def sharpness(gray: Pixels) -> float:
+    """Contrast-normalised second-derivative energy (x100) in the blurriest of 4 directions.
+
+    Motion blur smears one direction only; an isotropic Laplacian would still see the sharp
+    edges across the motion and call the picture sharp.
+    """
+    if min(gray.shape[:2]) < 8:
+        return 0.0
+    p2, p98 = np.percentile(gray, (2, 98))
+    spread = max(float(p98 - p2), 16.0)
+    energies = [float(cv2.filter2D(gray, cv2.CV_32F, k).var()) for k in _DIRECTIONS]
+    return min(energies) / spread**2 * 100
+
+
+def phash(gray: Pixels) -> int:
+    """64-bit perceptual hash (DCT of a 32x32 thumbnail) of the document."""
+    thumb = cv2.resize(gray, (32, 32), interpolation=cv2.INTER_AREA).astype(np.float32)
+    low = cv2.dct(thumb)[:8, :8].ravel()
+    bits = low[1:] > np.median(low[1:])
+    return int(sum(1 << i for i, bit in enumerate(bits) if bit))
+
+
+def hamming(a: int, b: int) -> int:
+    return (a ^ b).bit_count()

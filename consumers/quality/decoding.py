@@ -1,0 +1,290 @@
+"""Reading an uploaded image safely: sniff the type, check the header, then decode small.
+
+Nothing is decoded before the header says the image is a supported type within the pixel
+limit (decompression bombs never reach the decoder), and JPEGs are decoded with libjpeg's DCT
+scaling straight to the size the analysis needs, which is most of the stage's speed.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from cv2.typing import MatLike
+from PIL import Image, UnidentifiedImageError
+
+from schemas.enums import QualityCode
+
+# We enforce our own pixel limit from the header, before any decoding.
+Image.MAX_IMAGE_PIXELS = None
+
+MIN_SIDE_PX = 64  # below this there is nothing to analyse
+SUPPORTED = ("image/jpeg", "image/png", "image/webp", "image/tiff")
+_SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
+    (b"\xff\xd8\xff", 0, "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
+    (b"II*\x00", 0, "image/tiff"),
+    (b"MM\x00*", 0, "image/tiff"),
+    (b"GIF87a", 0, "image/gif"),
+    (b"GIF89a", 0, "image/gif"),
+    (b"BM", 0, "image/bmp"),
+    (b"%PDF", 0, "application/pdf"),
+)
+
+
+class ImageRejected(Exception):
+    """The file cannot be analysed; `code` is the finding to report."""
+
+    def __init__(
+        self,
+        code: QualityCode,
+        detail: str,
+        value: float | None = None,
+        threshold: float | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.code, self.detail, self.value, self.threshold = code, detail, value, threshold
+
+
+def sniff(data: bytes) -> str | None:
+    """Media type from magic bytes; None when unrecognised."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    for magic, offset, media_type in _SIGNATURES:
+        if data[offset : offset + len(magic)] == magic:
+            return media_type
+    return None
+
+
+@dataclass(frozen=True)
+class Header:
+    media_type: str
+    width: int  # as displayed, after EXIF orientation
+    height: int
+    orientation: int
+    software: str | None
+    jpeg_quality: float | None  # estimated from the luminance quantisation table
+    jpeg_library_tables: bool = False  # exactly libjpeg's scaled tables (cameras use their own)
+
+    @property
+    def megapixels(self) -> float:
+        return self.width * self.height / 1e6
+
+
+def read_header(data: bytes, max_pixels: int) -> Header:
+    if not data:
+        raise ImageRejected(QualityCode.CORRUPT_FILE, "the file is empty")
+    media_type = sniff(data)
+    if media_type not in SUPPORTED:
+        raise ImageRejected(
+            QualityCode.UNSUPPORTED_FORMAT, f"unsupported type {media_type or 'unknown'}"
+        )
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            if width * height > max_pixels:
+                raise ImageRejected(
+                    QualityCode.TOO_MANY_PIXELS,
+                    "too many pixels",
+                    value=round(width * height / 1e6, 1),
+                    threshold=round(max_pixels / 1e6, 1),
+                )
+            if getattr(image, "n_frames", 1) > 1 and media_type != "image/tiff":
+                raise ImageRejected(QualityCode.UNSUPPORTED_FORMAT, "animated image")
+            exif = _exif(image, media_type)
+            orientation = int(exif.get(0x0112, 1)) if exif else 1
+            software = _software(image, exif)
+            quality, library_tables = _jpeg_quality(getattr(image, "quantization", None))
+    except ImageRejected:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageRejected(
+            QualityCode.CORRUPT_FILE, f"unreadable header ({type(exc).__name__})"
+        ) from None
+    if width < 1 or height < 1:
+        raise ImageRejected(QualityCode.CORRUPT_FILE, "zero-sized image")
+    if min(width, height) < MIN_SIDE_PX:
+        raise ImageRejected(
+            QualityCode.LOW_RESOLUTION,
+            "image too small to analyse",
+            value=float(min(width, height)),
+            threshold=float(MIN_SIDE_PX),
+        )
+    if _truncated(data, media_type):
+        raise ImageRejected(QualityCode.CORRUPT_FILE, "the file is truncated")
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    return Header(media_type, width, height, orientation, software, quality, library_tables)
+
+
+def _exif(image: Image.Image, media_type: str) -> Image.Exif:
+    """EXIF from the header only: Pillow's PNG getexif() decodes the whole image to find it."""
+    if media_type in ("image/jpeg", "image/tiff"):
+        return image.getexif()
+    exif = Image.Exif()
+    raw = image.info.get("exif")
+    if isinstance(raw, bytes):
+        exif.load(raw)
+    return exif
+
+
+def _software(image: Image.Image, exif: Image.Exif) -> str | None:
+    names = [str(exif.get(0x0131, "")).strip()]
+    names.append(str(image.info.get("Software", "")).strip())
+    xmp = image.info.get("xmp") or b""
+    if isinstance(xmp, bytes):
+        match = re.search(rb"CreatorTool(?:>|=\")([^<\"]{1,100})", xmp)
+        if match:
+            names.append(match.group(1).decode("utf-8", "replace").strip())
+    found = [name for name in names if name]
+    return "; ".join(dict.fromkeys(found))[:200] or None
+
+
+# libjpeg's standard luminance table at quality 50; other qualities scale it (IJG formula).
+_STD_LUMA = np.array(
+    [
+        16,
+        11,
+        10,
+        16,
+        24,
+        40,
+        51,
+        61,
+        12,
+        12,
+        14,
+        19,
+        26,
+        58,
+        60,
+        55,
+        14,
+        13,
+        16,
+        24,
+        40,
+        57,
+        69,
+        56,
+        14,
+        17,
+        22,
+        29,
+        51,
+        87,
+        80,
+        62,
+        18,
+        22,
+        37,
+        56,
+        68,
+        109,
+        103,
+        77,
+        24,
+        35,
+        55,
+        64,
+        81,
+        104,
+        113,
+        92,
+        49,
+        64,
+        78,
+        87,
+        103,
+        121,
+        120,
+        101,
+        72,
+        92,
+        95,
+        98,
+        112,
+        100,
+        103,
+        99,
+    ],
+    dtype=np.float64,
+)
+
+
+def _jpeg_quality(tables: dict[int, list[int]] | None) -> tuple[float | None, bool]:
+    """(estimated quality, whether the table is exactly libjpeg's table for that quality)."""
+    if not tables or 0 not in tables:
+        return None, False
+    luma = np.asarray(tables[0], dtype=np.float64)
+    if luma.size != 64:
+        return None, False
+    scale = float(np.mean(luma / _STD_LUMA)) * 100
+    quality = float(np.clip((200 - scale) / 2 if scale <= 100 else 5000 / scale, 1, 100))
+    # Pillow lists tables in zigzag order; compare as sorted multisets, which is order-free.
+    candidate = round(quality)
+    ijg_scale = 5000 / candidate if candidate < 50 else 200 - 2 * candidate
+    ijg = np.clip(np.floor((_STD_LUMA * ijg_scale + 50) / 100), 1, 255)
+    return round(quality, 1), bool(np.array_equal(np.sort(ijg), np.sort(luma)))
+
+
+def _truncated(data: bytes, media_type: str) -> bool:
+    if media_type == "image/jpeg":
+        return b"\xff\xd9" not in data[-4096:]
+    if media_type == "image/png":
+        return b"IEND" not in data[-64:]
+    return False
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """Pixels (BGR, 8-bit) at a reduced size, and how to map them back to the original."""
+
+    pixels: MatLike
+    scale: float  # original pixels per decoded pixel
+    reduction: int  # JPEG DCT scaling used (1 = none); block grid period is 8 / reduction
+
+
+_REDUCED = {
+    2: cv2.IMREAD_REDUCED_COLOR_2,
+    4: cv2.IMREAD_REDUCED_COLOR_4,
+    8: cv2.IMREAD_REDUCED_COLOR_8,
+}
+_ROTATIONS = {3: cv2.ROTATE_180, 6: cv2.ROTATE_90_CLOCKWISE, 8: cv2.ROTATE_90_COUNTERCLOCKWISE}
+
+
+def decode(data: bytes, header: Header, target_long_side: int) -> Decoded:
+    """Decode to a long side of at least `target_long_side` (never upscaled), oriented upright."""
+    long_side = max(header.width, header.height)
+    reduction = 1
+    if header.media_type == "image/jpeg":
+        for factor in (8, 4, 2):
+            if long_side / factor >= target_long_side:
+                reduction = factor
+                break
+    flags = _REDUCED.get(reduction, cv2.IMREAD_COLOR) | cv2.IMREAD_IGNORE_ORIENTATION
+    buffer = np.frombuffer(data, np.uint8)
+    pixels = cv2.imdecode(buffer, flags)
+    if pixels is None or pixels.size == 0:
+        raise ImageRejected(QualityCode.CORRUPT_FILE, "the image data cannot be decoded")
+    if pixels.dtype != np.uint8:
+        pixels = cv2.convertScaleAbs(pixels, alpha=255.0 / 65535.0)
+    if pixels.ndim == 2:
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR)
+    pixels = _orient(pixels, header.orientation)
+    current_long = max(pixels.shape[:2])
+    if current_long > target_long_side * 1.5:
+        factor = target_long_side / current_long
+        pixels = cv2.resize(pixels, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    return Decoded(pixels, long_side / max(pixels.shape[:2]), reduction)
+
+
+def _orient(pixels: MatLike, orientation: int) -> MatLike:
+    if orientation in (2, 4, 5, 7):
+        pixels = cv2.flip(pixels, 1)
+        orientation = {2: 1, 4: 3, 5: 8, 7: 6}[orientation]  # mirrored, then as the plain one
+    rotation = _ROTATIONS.get(orientation)
+    return pixels if rotation is None else cv2.rotate(pixels, rotation)

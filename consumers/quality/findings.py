@@ -1,0 +1,146 @@
+"""Turning measurements into findings a customer can act on.
+
+Each check compares one measured value with one threshold from settings. Checks that cannot be
+judged on a picture that is far too dark or burnt out (geometry, sharpness, colour) are skipped
+then: the customer must retake it anyway and is told the one reason that matters.
+"""
+
+from __future__ import annotations
+
+from pipeline.settings import QualityThresholds
+from schemas.enums import QualityCode, Side
+from schemas.events import QualityFinding
+
+MESSAGES: dict[QualityCode, str] = {
+    QualityCode.MISSING_SIDE: "The {side} of your registration document is missing. "
+    "Upload a clear colour photo of the {side} side.",
+    QualityCode.DOCUMENT_UNREADABLE: "We could not open the {side} file. "
+    "Upload it again as a JPEG or PNG photo.",
+    QualityCode.FILE_TOO_LARGE: "The {side} file is too large. "
+    "Upload a normal phone photo or a scan as JPEG or PNG.",
+    QualityCode.HASH_MISMATCH: "The {side} file changed after it was uploaded. Upload it again.",
+    QualityCode.UNSUPPORTED_FORMAT: "The {side} file is not a photo we can read. "
+    "Upload a JPEG, PNG, WebP or TIFF image (not a PDF, GIF or animation).",
+    QualityCode.CORRUPT_FILE: "The {side} file is damaged or incomplete. "
+    "Take the photo again and upload the new file.",
+    QualityCode.TOO_MANY_PIXELS: "The {side} image is too large ({value} megapixels). "
+    "Upload a photo of at most {threshold} megapixels.",
+    QualityCode.SAME_PICTURE: "The front and back photos are the same picture. "
+    "Upload one photo of each side of the document.",
+    QualityCode.DOCUMENT_NOT_FOUND: "We could not find the document in the {side} photo. "
+    "Lay it flat on a plain, darker surface and photograph it from directly above.",
+    QualityCode.CROPPED: "Part of the document is cut off in the {side} photo. "
+    "Make sure all four corners and edges are inside the picture.",
+    QualityCode.DOCUMENT_TOO_SMALL: "The document is too small in the {side} photo. "
+    "Move closer so that it fills most of the picture.",
+    QualityCode.LOW_RESOLUTION: "The {side} photo is too low in resolution to read small print. "
+    "Move closer or use a higher camera resolution.",
+    QualityCode.BLURRY: "The {side} photo is blurry. Hold the camera steady, tap the document "
+    "on your screen to focus, and take the photo again.",
+    QualityCode.TOO_DARK: "The {side} photo is too dark. "
+    "Take it in a well-lit place, without shadows on the document.",
+    QualityCode.OVEREXPOSED: "The {side} photo is too bright and the text is washed out. "
+    "Avoid direct sunlight and the flash, and try again.",
+    QualityCode.LOW_CONTRAST: "The text in the {side} photo is faint. Photograph the original "
+    "document in even light rather than a faded copy.",
+    QualityCode.GLARE: "There is a glare spot on the {side} photo. Turn off the flash, or tilt "
+    "the document away from the light, so that no text is hidden.",
+    QualityCode.NOT_COLOUR: "The {side} image is black-and-white. Upload a colour photo or "
+    "colour scan of the original document, not a photocopy.",
+    QualityCode.SKEWED: "The document is tilted in the {side} photo. It can still be used, but a "
+    "photo taken straight on reads best.",
+}
+
+
+def finding(
+    code: QualityCode,
+    side: Side | None,
+    value: float | None = None,
+    threshold: float | None = None,
+    blocking: bool = True,
+) -> QualityFinding:
+    message = MESSAGES[code].format(
+        side=side.value if side else "document", value=value, threshold=threshold
+    )
+    return QualityFinding(
+        code=code, side=side, message=message, value=value, threshold=threshold, blocking=blocking
+    )
+
+
+def judge(side: Side, values: dict[str, float], limits: QualityThresholds) -> list[QualityFinding]:
+    """Findings for one side from its measurements."""
+    found: list[QualityFinding] = []
+
+    def check(
+        failed: bool, code: QualityCode, key: str, threshold: float, blocking: bool = True
+    ) -> bool:
+        if failed:
+            found.append(finding(code, side, round(values[key], 4), threshold, blocking))
+        return failed
+
+    if check(
+        values["brightness_p98"] < limits.max_dark_p98,
+        QualityCode.TOO_DARK,
+        "brightness_p98",
+        limits.max_dark_p98,
+    ):
+        return found
+    if check(
+        values["clipped_fraction"] > limits.max_clipped_fraction,
+        QualityCode.OVEREXPOSED,
+        "clipped_fraction",
+        limits.max_clipped_fraction,
+    ):
+        return found
+    if not values.get("document_found"):
+        found.append(finding(QualityCode.DOCUMENT_NOT_FOUND, side))
+        return found
+    if not values["full_frame"]:
+        if values["touching_sides"] > 0:
+            found.append(finding(QualityCode.CROPPED, side, values["touching_sides"], 0))
+        check(
+            values["coverage"] < limits.min_coverage,
+            QualityCode.DOCUMENT_TOO_SMALL,
+            "coverage",
+            limits.min_coverage,
+        )
+        check(
+            abs(values["skew_deg"]) > limits.max_skew_deg,
+            QualityCode.SKEWED,
+            "skew_deg",
+            limits.max_skew_deg,
+            blocking=False,
+        )
+    cropped = any(f.code is QualityCode.CROPPED for f in found)
+    low_resolution = not cropped and check(
+        values["document_short_side_px"] < limits.min_document_short_side_px,
+        QualityCode.LOW_RESOLUTION,
+        "document_short_side_px",
+        limits.min_document_short_side_px,
+    )
+    blurry = not low_resolution and check(
+        values["sharpness"] < limits.min_sharpness,
+        QualityCode.BLURRY,
+        "sharpness",
+        limits.min_sharpness,
+    )
+    check(
+        values["glare_largest_blob"] > limits.min_glare_blob,
+        QualityCode.GLARE,
+        "glare_largest_blob",
+        limits.min_glare_blob,
+    )
+    if not blurry:
+        check(
+            values["contrast"] < limits.min_contrast,
+            QualityCode.LOW_CONTRAST,
+            "contrast",
+            limits.min_contrast,
+        )
+    check(
+        values["colour_ratio"] < limits.min_colour_ratio,
+        QualityCode.NOT_COLOUR,
+        "colour_ratio",
+        limits.min_colour_ratio,
+    )
+    return found

@@ -1,0 +1,194 @@
+"""The quality stage on real pixels: generated photos, every defect, and hostile files."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from consumers import quality
+from consumers.quality import check_image
+from pipeline.documents import DocumentStore
+from pipeline.settings import Settings
+from pipeline.stage import Context
+from pipeline.state import InMemoryStateStore
+from producers.photos import Defect, encode, make_case
+from producers.synthetic import random_spec
+from schemas.enums import QualityCode, Side
+from tests.helpers import application, document_ref, submission
+from tests.unit.consumers.quality.test_decoding import png_bomb
+
+LIMITS = Settings().quality
+SEED = 11  # neither the tuning seed (1) nor the report seed (2)
+
+
+def codes_for(data: bytes, side: Side = Side.FRONT) -> set[str]:
+    return {f.code.value for f in check_image(data, side, LIMITS).findings}
+
+
+@pytest.mark.parametrize("defect", list(Defect))
+def test_each_defect_is_reported_with_its_code(defect: Defect) -> None:
+    rng = random.Random(f"{SEED}-{defect.value}")
+    image = make_case(random_spec(rng), rng, defect)
+    assert defect.code in codes_for(encode(image))
+
+
+@pytest.mark.parametrize("kind", ["photo", "scan"])
+def test_clean_captures_pass(kind: str) -> None:
+    rng = random.Random(f"{SEED}-{kind}")
+    for side in ("front", "back"):
+        image = make_case(random_spec(rng), rng, None, side=side, kind=kind)
+        report = check_image(encode(image), Side(side), LIMITS)
+        assert [f.code for f in report.findings if f.blocking] == []
+        assert report.measurements.values["document_found"] == 1.0
+        assert {s.name for s in report.measurements.tamper} == {
+            "editing_software",
+            "error_level",
+            "double_jpeg",
+        }
+
+
+def _hostile() -> dict[str, tuple[bytes, QualityCode]]:
+    good = encode(make_case(random_spec(random.Random(SEED)), random.Random(SEED), None))
+    gif, cmyk, wide16, one = io.BytesIO(), io.BytesIO(), io.BytesIO(), io.BytesIO()
+    frames = [Image.new("RGB", (64, 64), colour) for colour in ("red", "blue")]
+    frames[0].save(gif, "GIF", save_all=True, append_images=frames[1:])
+    Image.new("CMYK", (1700, 1200), (10, 200, 30, 0)).save(cmyk, "JPEG")
+    Image.fromarray(np.full((1200, 1700), 40000, np.uint16)).save(wide16, "PNG")
+    Image.new("RGB", (1, 1)).save(one, "PNG")
+    return {
+        "zero bytes": (b"", QualityCode.CORRUPT_FILE),
+        "truncated jpeg": (good[: len(good) // 2], QualityCode.CORRUPT_FILE),
+        "text named .jpg": (
+            b"Dear customer, this is not a picture.\n" * 20,
+            QualityCode.UNSUPPORTED_FORMAT,
+        ),
+        "30000x30000 png": (png_bomb(30_000, 30_000), QualityCode.TOO_MANY_PIXELS),
+        "one pixel": (one.getvalue(), QualityCode.LOW_RESOLUTION),
+        "animated gif": (gif.getvalue(), QualityCode.UNSUPPORTED_FORMAT),
+        # flat colour fields: decodable, so judged on their pixels
+        "cmyk jpeg": (cmyk.getvalue(), QualityCode.BLURRY),
+        "16-bit png": (wide16.getvalue(), QualityCode.BLURRY),
+    }
+
+
+@pytest.mark.parametrize("name", list(_hostile()))
+def test_hostile_files_get_a_clear_finding_fast(name: str) -> None:
+    data, expected = _hostile()[name]
+    started = time.perf_counter()
+    report = check_image(data, Side.BACK, LIMITS)
+    assert time.perf_counter() - started < 5
+    assert expected in {f.code for f in report.findings}
+    assert all(f.message and f.side is Side.BACK for f in report.findings)
+
+
+def test_a_decompression_bomb_never_costs_memory(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(png_bomb(12_000, 12_000, complete=True))  # ~100 kB; 432 MB decoded
+    assert bomb.stat().st_size < 1_000_000
+    # VmHWM (peak RSS of this address space); ru_maxrss would include pytest's own peak.
+    script = (
+        "import re, sys\n"
+        "from consumers.quality import check_image\n"
+        "from pipeline.settings import Settings\n"
+        "from schemas.enums import Side\n"
+        "r = check_image(open(sys.argv[1], 'rb').read(), Side.FRONT, Settings().quality)\n"
+        "peak = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)\n"
+        "print(r.findings[0].code.value, peak)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(bomb)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.split()
+    assert out[0] == "too_many_pixels"
+    assert int(out[1]) < 250_000  # KiB; imports alone are ~75 MB, decoding needs 432 MB
+
+
+def test_same_picture_on_both_sides_is_refused(tmp_path: Path) -> None:
+    rng = random.Random(SEED)
+    image = make_case(random_spec(rng), rng, None)
+    front, back = tmp_path / "front.jpg", tmp_path / "back.jpg"
+    front.write_bytes(encode(image, quality=90))
+    back.write_bytes(encode(image, quality=80))  # re-saved, so not byte-identical
+    docs = (document_ref(front, Side.FRONT), document_ref(back, Side.BACK))
+    ctx = Context(
+        "quality",
+        Settings(document_roots=[tmp_path]),
+        InMemoryStateStore(),
+        DocumentStore([tmp_path], 50_000_000),
+    )
+    [checked] = quality.handle(submission(application=application(docs)), ctx)
+    assert not checked.passed
+    assert [f.code for f in checked.findings] == [QualityCode.SAME_PICTURE]
+    assert {m.side for m in checked.measurements} == {Side.FRONT, Side.BACK}
+    assert all(m.skew_deg is not None and len(m.document_quad) == 4 for m in checked.measurements)
+
+
+def test_editing_software_is_a_tamper_signal_not_a_finding() -> None:
+    rng = random.Random(SEED)
+    pixels = make_case(random_spec(rng), rng, None)
+    exif = Image.Exif()
+    exif[0x0131] = "Adobe Photoshop 25.0 (Windows)"
+    buffer = io.BytesIO()
+    Image.fromarray(pixels[:, :, ::-1]).save(buffer, "JPEG", quality=90, exif=exif.tobytes())
+    report = check_image(buffer.getvalue(), Side.FRONT, LIMITS)
+    signal = next(s for s in report.measurements.tamper if s.name == "editing_software")
+    assert signal.flagged
+    assert signal.value == "Adobe Photoshop 25.0 (Windows)"
+    assert [f.code for f in report.findings if f.blocking] == []
+
+
+def test_kyb_inspect_prints_quality_json_and_exits_2_on_unreadable_files(tmp_path: Path) -> None:
+    rng = random.Random(SEED)
+    spec = random_spec(rng)
+    front, back = tmp_path / "f.jpg", tmp_path / "b.jpg"
+    front.write_bytes(encode(make_case(spec, rng, None, side="front")))
+    back.write_bytes(encode(make_case(spec, rng, Defect.BLUR, side="back")))
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline.cli",
+            "inspect",
+            "--front",
+            str(front),
+            "--back",
+            str(back),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["event_type"] == "QualityChecked"
+    assert result["passed"] is False
+    assert [(f["code"], f["side"]) for f in result["findings"]] == [("blurry", "back")]
+    missing = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline.cli",
+            "inspect",
+            "--front",
+            str(tmp_path / "nope.jpg"),
+            "--back",
+            str(back),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert missing.returncode == 2
+    assert "cannot read the front image" in missing.stderr

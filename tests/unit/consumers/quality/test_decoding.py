@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from consumers.quality.decoding import ImageRejected, decode, read_header, sniff
+from schemas.enums import QualityCode
+
+
+def png_bomb(width: int, height: int, complete: bool = False) -> bytes:
+    """A PNG claiming width x height; `complete` makes its (tiny) data really expand that far."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    if complete:
+        packer, row = zlib.compressobj(9), b"\x00" * (width * 3 + 1)
+        body = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    else:
+        body = zlib.compress(b"\x00" * 64)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+    )
+
+
+def jpeg(width: int = 400, height: int = 300, **save: object) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 120, 40)).save(buffer, "JPEG", **save)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("data", "media_type"),
+    [
+        (jpeg(), "image/jpeg"),
+        (png_bomb(10, 10), "image/png"),
+        (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "image/webp"),
+        (b"II*\x00rest", "image/tiff"),
+        (b"GIF89a...", "image/gif"),
+        (b"%PDF-1.7", "application/pdf"),
+        (b"hello", None),
+    ],
+)
+def test_sniff_uses_magic_bytes(data: bytes, media_type: str | None) -> None:
+    assert sniff(data) == media_type
+
+
+def test_decompression_bomb_is_refused_from_the_header() -> None:
+    with pytest.raises(ImageRejected) as info:
+        read_header(png_bomb(30_000, 30_000), max_pixels=50_000_000)
+    assert info.value.code is QualityCode.TOO_MANY_PIXELS
+    assert info.value.value == 900.0
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b"", QualityCode.CORRUPT_FILE),
+        (b"just some text named .jpg", QualityCode.UNSUPPORTED_FORMAT),
+        (jpeg()[:-200], QualityCode.CORRUPT_FILE),
+        (b"GIF89a" + b"\x00" * 40, QualityCode.UNSUPPORTED_FORMAT),
+    ],
+)
+def test_bad_files_are_rejected_with_a_code(data: bytes, code: QualityCode) -> None:
+    with pytest.raises(ImageRejected) as info:
+        read_header(data, max_pixels=50_000_000)
+    assert info.value.code is code
+
+
+def test_exif_orientation_is_applied() -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    data = jpeg(400, 300, exif=exif.tobytes())
+    header = read_header(data, 50_000_000)
+    assert (header.width, header.height, header.orientation) == (300, 400, 6)
+    decoded = decode(data, header, 1000)
+    assert decoded.pixels.shape[:2] == (400, 300)
+
+
+def test_large_jpeg_is_decoded_reduced_and_scale_is_reported() -> None:
+    data = jpeg(4000, 3000, quality=80)
+    header = read_header(data, 50_000_000)
+    decoded = decode(data, header, 1000)
+    assert decoded.reduction == 4
+    assert decoded.pixels.shape[:2] == (750, 1000)
+    assert decoded.scale == pytest.approx(4.0)
+
+
+def test_editing_software_and_jpeg_quality_are_read() -> None:
+    exif = Image.Exif()
+    exif[0x0131] = "Adobe Photoshop 25.0"
+    header = read_header(jpeg(exif=exif.tobytes(), quality=75), 50_000_000)
+    assert header.software == "Adobe Photoshop 25.0"
+    assert header.jpeg_quality == pytest.approx(75, abs=1)
+    assert header.jpeg_library_tables is True
+
+
+def test_sixteen_bit_png_decodes_to_eight_bit() -> None:
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((200, 300), 40000, np.uint16)).save(buffer, "PNG")
+    data = buffer.getvalue()
+    decoded = decode(data, read_header(data, 50_000_000), 1000)
+    assert decoded.pixels.dtype == np.uint8
+    assert decoded.pixels.shape == (200, 300, 3)

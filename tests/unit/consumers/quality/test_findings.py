@@ -1,0 +1,73 @@
+"""The judging rules on hand-made measurements (pure logic, no pixels)."""
+
+from __future__ import annotations
+
+from consumers.quality.findings import MESSAGES, judge
+from pipeline.settings import QualityThresholds
+from schemas.enums import QualityCode, Side
+
+LIMITS = QualityThresholds()
+GOOD = {
+    "document_found": 1.0,
+    "coverage": 0.5,
+    "full_frame": 0.0,
+    "touching_sides": 0.0,
+    "skew_deg": 1.0,
+    "document_short_side_px": 1500.0,
+    "brightness_p98": 230.0,
+    "clipped_fraction": 0.0,
+    "sharpness": 1.5,
+    "glare_largest_blob": 0.0,
+    "contrast": 180.0,
+    "colour_ratio": 0.3,
+}
+
+
+def codes(**changes: float) -> list[QualityCode]:
+    return [f.code for f in judge(Side.FRONT, GOOD | changes, LIMITS)]
+
+
+def test_a_good_picture_has_no_findings() -> None:
+    assert codes() == []
+
+
+def test_each_check_fires_on_its_own_measurement() -> None:
+    assert codes(sharpness=0.1) == [QualityCode.BLURRY]
+    assert codes(glare_largest_blob=0.03) == [QualityCode.GLARE]
+    assert codes(colour_ratio=0.01) == [QualityCode.NOT_COLOUR]
+    assert codes(contrast=40) == [QualityCode.LOW_CONTRAST]
+    assert codes(document_short_side_px=500) == [QualityCode.LOW_RESOLUTION]
+    assert codes(coverage=0.1) == [QualityCode.DOCUMENT_TOO_SMALL]
+    assert codes(touching_sides=1) == [QualityCode.CROPPED]
+
+
+def test_hopeless_exposure_is_the_only_reason_given() -> None:
+    assert codes(brightness_p98=50, sharpness=0.1, contrast=20) == [QualityCode.TOO_DARK]
+    assert codes(clipped_fraction=0.8, glare_largest_blob=0.7) == [QualityCode.OVEREXPOSED]
+
+
+def test_blur_hides_low_contrast_and_cropping_hides_resolution() -> None:
+    assert codes(sharpness=0.1, contrast=50) == [QualityCode.BLURRY]
+    assert codes(touching_sides=2, document_short_side_px=400) == [QualityCode.CROPPED]
+
+
+def test_skew_is_advice_only() -> None:
+    [finding] = judge(Side.BACK, GOOD | {"skew_deg": -20.0}, LIMITS)
+    assert finding.code is QualityCode.SKEWED
+    assert finding.blocking is False
+    assert "back photo" in finding.message
+
+
+def test_full_frame_scans_skip_geometry() -> None:
+    assert codes(full_frame=1.0, touching_sides=4, coverage=1.0, skew_deg=30) == []
+
+
+def test_thresholds_come_from_settings() -> None:
+    strict = QualityThresholds(min_sharpness=2.0)
+    assert [f.code for f in judge(Side.FRONT, GOOD, strict)] == [QualityCode.BLURRY]
+
+
+def test_every_code_has_an_actionable_message() -> None:
+    for code in QualityCode:
+        assert code in MESSAGES, code
+        assert MESSAGES[code].endswith("."), code
