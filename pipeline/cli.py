@@ -126,19 +126,38 @@ def schema_export(directory: Annotated[Path, typer.Argument(help="Output folder.
 def inspect(
     front: Annotated[Path, typer.Option(help="Image of the front side.")],
     back: Annotated[Path, typer.Option(help="Image of the back side.")],
+    company: Annotated[str | None, typer.Option(help="Typed company name: also run OCR.")] = None,
+    regno: Annotated[str | None, typer.Option(help="Typed registration number.")] = None,
+    country: Annotated[str, typer.Option(help="Account's registered country.")] = "SG",
+    state: Annotated[str, typer.Option(help="Typed state or province.")] = "-",
+    city: Annotated[str, typer.Option(help="Typed city.")] = "-",
+    address: Annotated[str, typer.Option(help="Typed address line 1.")] = "-",
+    site: Annotated[str, typer.Option(help="international or china.")] = "international",
 ) -> None:
-    """Run the quality checks on two local images and print QualityChecked as JSON.
+    """Run the quality checks (and, given typed fields, the OCR matching) on local images.
 
+    Prints QualityChecked as JSON, or {"quality": ..., "fields": ...} with typed fields.
     No broker and no Redis. Exit status 0 when the checks ran, whatever they found;
     2 when a file cannot be read.
     """
-    from pipeline.inspection import InspectionError, inspect_files
+    from pipeline.inspection import InspectionError, Typed, inspect_files
+    from schemas.events import FieldsMatched
 
+    typed = None
+    if company is not None or regno is not None:
+        typed = Typed(company or "-", regno or "-", country, state, city, address, site)
     try:
-        result = inspect_files(front, back, get_settings())
+        quality, fields = inspect_files(front, back, get_settings(), typed)
     except InspectionError as exc:
         raise _fail(str(exc)) from None
-    typer.echo(result.model_dump_json(indent=2))
+    if fields is None:
+        typer.echo(quality.model_dump_json(indent=2))
+        return
+    document = {
+        "quality": quality.model_dump(mode="json"),
+        "fields": fields.model_dump(mode="json") if isinstance(fields, FieldsMatched) else None,
+    }
+    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
 @app.command()

@@ -40,7 +40,7 @@ class Scenario:
 
 def scenarios(seed: int) -> list[Scenario]:
     rng = random.Random(seed)
-    clean = [random_spec(rng, country) for country in ("SG", "GB", "AU", "DE", "SG")]
+    clean = [random_spec(rng, country) for country in ("SG", "GB", "AU", "JP", "SG")]
     sole = replace(clean[4], entity_type=EntityType.SOLE_PROPRIETORSHIP)
     return [
         Scenario("clean", clean[0], clean[0]),

@@ -16,6 +16,19 @@ class Publisher(Protocol):
     def flush(self) -> None: ...
 
 
+class RecordingPublisher:
+    """Keeps what is published, in order: for inspecting a handler outside any runtime."""
+
+    def __init__(self) -> None:
+        self.events: list[Envelope] = []
+
+    def publish(self, event: Envelope) -> None:
+        self.events.append(event)
+
+    def flush(self) -> None:
+        """Nothing is buffered."""
+
+
 def kafka_producer(settings: Settings, **overrides: Any) -> KafkaProducer:
     """The producer every component uses: acks=all, idempotent retries, small linger."""
     config: dict[str, Any] = {

@@ -82,6 +82,19 @@ class Settings(BaseSettings):
     quality: QualityThresholds = Field(default_factory=QualityThresholds)
 
     # --- OCR
+    ocr_engine: Literal["tesserocr", "pytesseract"] = "tesserocr"
+    ocr_document_long_side: int = Field(default=1800, description="OCR the document at this size")
+    ocr_document_long_side_china: int = Field(
+        default=2400, description="Chinese licences: CJK plus small Latin print need more pixels"
+    )
+    ocr_min_long_side: int = Field(default=1400, description="upscale smaller documents to this")
+    ocr_page_segmentation: int = Field(
+        default=4,
+        ge=0,
+        le=13,
+        description="tesseract PSM; 4 (one column, mixed sizes) keeps a label and its value "
+        "on one line and does not merge a CJK line with the translation under it",
+    )
     tesseract_cmd: str = "tesseract"
     ocr_timeout_s: float = Field(default=30.0, gt=0)
     ocr_languages_international: str = "eng"

@@ -1,57 +1,102 @@
-"""Synthetic business registration certificates (front + back), drawn with a real TTF font.
+"""Synthetic business registration certificates (front + back), drawn with real TTF fonts.
 
-Used by `kyb demo`, the tests and the benchmarks. Everything is derived from a seed, so a run
-can be reproduced exactly; nothing here is a real company.
+Several layouts per site, several fonts and sizes, bilingual Chinese certificates with a valid
+Unified Social Credit Code, and registration numbers that pass each country's check digits.
+Used by `kyb demo`, the tests and the benchmarks; everything derives from a seed and nothing
+here is a real company.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
+from stdnum.au import acn
+from stdnum.jp import cn as jp_cn
+from stdnum.sg import uen
 
-from schemas.enums import EntityType
+from schemas.enums import EntityType, Site
 
-FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-)
-BOLD_CANDIDATES = (
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
-    "/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf",
-)
+FONT_DIR = Path("/usr/share/fonts/truetype")
+FONT_FAMILIES = {
+    "sans": ("dejavu/DejaVuSans.ttf", "dejavu/DejaVuSans-Bold.ttf"),
+    "serif": ("dejavu/DejaVuSerif.ttf", "dejavu/DejaVuSerif-Bold.ttf"),
+    "condensed": ("dejavu/DejaVuSansCondensed.ttf", "dejavu/DejaVuSansCondensed-Bold.ttf"),
+}
+CJK_FONT = "wqy/wqy-microhei.ttc"
+LAYOUTS = 3
 
 _COUNTRIES = {
     "SG": (
         "Republic of Singapore",
         "Accounting and Corporate Regulatory Authority",
-        ["Central Region"],
+        ["Central Region", "East Region"],
         ["Singapore"],
+        "Pte. Ltd.",
     ),
     "GB": (
         "United Kingdom",
         "Registrar of Companies for England and Wales",
-        ["England"],
-        ["London", "Manchester", "Leeds"],
+        ["England", "Wales"],
+        ["London", "Manchester", "Leeds", "Bristol"],
+        "Limited",
     ),
     "AU": (
         "Commonwealth of Australia",
         "Australian Securities and Investments Commission",
-        ["New South Wales", "Victoria"],
-        ["Sydney", "Melbourne"],
+        ["New South Wales", "Victoria", "Queensland"],
+        ["Sydney", "Melbourne", "Brisbane"],
+        "Pty Ltd",
     ),
-    "DE": (
-        "Federal Republic of Germany",
-        "Amtsgericht Handelsregister",
-        ["Bavaria", "Berlin"],
-        ["Munich", "Berlin"],
+    "JP": (
+        "Japan",
+        "Legal Affairs Bureau",
+        ["Tokyo", "Osaka"],
+        ["Chiyoda", "Minato", "Kita"],
+        "Corporation",
+    ),
+    "HK": (
+        "Hong Kong",
+        "Companies Registry",
+        ["Hong Kong Island", "Kowloon"],
+        ["Central", "Wan Chai", "Mong Kok"],
+        "Company Limited",
     ),
 }
+_CN_PLACES = [
+    ("上海市", "Shanghai", "上海", "Shanghai"),
+    ("北京市", "Beijing", "北京", "Beijing"),
+    ("杭州市", "Hangzhou", "浙江省", "Zhejiang"),
+    ("深圳市", "Shenzhen", "广东省", "Guangdong"),
+    ("苏州市", "Suzhou", "江苏省", "Jiangsu"),
+]
+_CN_WORDS = [
+    ("华信", "Huaxin"),
+    ("东方", "Dongfang"),
+    ("长城", "Changcheng"),
+    ("天元", "Tianyuan"),
+    ("恒通", "Hengtong"),
+    ("新海", "Xinhai"),
+    ("金桥", "Jinqiao"),
+    ("瑞丰", "Ruifeng"),
+]
+_CN_ROADS = [
+    ("中山路", "Zhongshan"),
+    ("人民路", "Renmin"),
+    ("解放路", "Jiefang"),
+    ("淮海路", "Huaihai"),
+]
+_CN_TRADES = [
+    ("科技", "Technology"),
+    ("贸易", "Trading"),
+    ("物流", "Logistics"),
+    ("信息技术", "Information Technology"),
+    ("食品", "Food"),
+]
 _NAME_A = [
     "Harbour",
     "Northwind",
@@ -67,6 +112,12 @@ _NAME_A = [
     "Kestrel",
     "Beacon",
     "Willow",
+    "Falcon",
+    "Juniper",
+    "Ironbridge",
+    "Sapphire",
+    "Cobalt",
+    "Evergreen",
 ]
 _NAME_B = [
     "Logistics",
@@ -81,8 +132,9 @@ _NAME_B = [
     "Energy",
     "Ceramics",
     "Pharma",
+    "Holdings",
+    "Engineering",
 ]
-_FORMS = {"SG": "Pte. Ltd.", "GB": "Limited", "AU": "Pty Ltd", "DE": "GmbH"}
 _STREETS = [
     "Market Street",
     "Queen Road",
@@ -91,11 +143,15 @@ _STREETS = [
     "Mill Lane",
     "Victoria Street",
     "Park Crescent",
+    "King Street",
+    "Bridge Road",
 ]
 
 
 @dataclass(frozen=True)
 class CertificateSpec:
+    """What the certificate says (the truth the OCR stage should read)."""
+
     country: str
     company_name: str
     registration_number: str
@@ -107,155 +163,390 @@ class CertificateSpec:
     entity_type: EntityType = EntityType.COMPANY
     authority: str = ""
     country_name: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
+    site: Site = Site.INTERNATIONAL
+    layout: int = 0
+    font: str = "sans"
+    name_zh: str = ""
+    address_zh: str = ""
 
 
-def random_spec(rng: random.Random, country: str | None = None) -> CertificateSpec:
+def uscc(rng: random.Random, sole_proprietorship: bool = False) -> str:
+    """A valid 18-character Unified Social Credit Code (92… for individually-owned businesses)."""
+    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    head = "92" if sole_proprietorship else rng.choice(("91", "91", "91", "93", "Y1"))
+    body = head + "".join(rng.choice("0123456789") for _ in range(6))
+    body += "".join(rng.choice(alphabet) for _ in range(9))
+    total = sum(alphabet.index(ch) * pow(3, i, 31) for i, ch in enumerate(body))
+    return body + alphabet[(31 - total % 31) % 31]
+
+
+def _registration_number(rng: random.Random, country: str, sole: bool) -> str:
+    digits = "".join(rng.choice("0123456789") for _ in range(12))
+    if country == "SG":
+        base = f"{rng.randint(1995, 2023)}{digits[:5]}"
+        return base + uen.calc_local_company_check_digit(base)
+    if country == "GB":
+        return (
+            rng.choice(("", "", "SC", "NI"))[:2] + digits[: 8 - 2]
+            if rng.random() < 0.2
+            else digits[:8]
+        )
+    if country == "AU":
+        base = digits[:8]
+        number = base + acn.calc_check_digit(base)
+        return f"{number[:3]} {number[3:6]} {number[6:]}"
+    if country == "JP":
+        base = digits[:12]
+        return jp_cn.calc_check_digit(base) + base
+    if country == "HK":
+        return digits[:8]
+    return uscc(rng, sole)
+
+
+def random_spec(
+    rng: random.Random, country: str | None = None, site: Site | None = None
+) -> CertificateSpec:
+    site = site or (Site.CHINA if country == "CN" else Site.INTERNATIONAL)
+    issued = date(2016, 1, 1) + timedelta(days=rng.randrange(0, 3000))
+    expiry = None if rng.random() < 0.3 else issued + timedelta(days=365 * rng.choice((5, 10, 20)))
+    if site is Site.CHINA:
+        return _chinese_spec(rng, issued, expiry)
     country = country or rng.choice(sorted(_COUNTRIES))
-    country_name, authority, states, cities = _COUNTRIES[country]
-    name = f"{rng.choice(_NAME_A)} {rng.choice(_NAME_B)} {_FORMS[country]}"
-    issued = date(2018, 1, 1) + timedelta(days=rng.randrange(0, 2500))
+    country_name, authority, states, cities, form = _COUNTRIES[country]
+    sole = rng.random() < 0.1
+    name = f"{rng.choice(_NAME_A)} {rng.choice(_NAME_B)}"
+    name = f"{name} Enterprises" if sole else f"{name} {form}"
     return CertificateSpec(
         country=country,
         company_name=name,
-        registration_number=_registration_number(rng, country),
+        registration_number=_registration_number(rng, country, sole),
         state_province=rng.choice(states),
         city=rng.choice(cities),
         address_line1=f"{rng.randrange(1, 300)} {rng.choice(_STREETS)}",
         issue_date=issued,
-        expiry_date=None if rng.random() < 0.3 else issued + timedelta(days=365 * 10),
+        expiry_date=expiry,
+        entity_type=EntityType.SOLE_PROPRIETORSHIP if sole else EntityType.COMPANY,
         authority=authority,
         country_name=country_name,
+        layout=rng.randrange(LAYOUTS),
+        font=rng.choice(sorted(FONT_FAMILIES)),
     )
 
 
-def _registration_number(rng: random.Random, country: str) -> str:
-    digits = "".join(rng.choice("0123456789") for _ in range(8))
-    if country == "SG":
-        return f"20{digits[:7]}{rng.choice('ABCDEFGHJKLMNPQRSTUVWXYZ')}"
-    if country == "GB":
-        return digits
-    if country == "AU":
-        return f"{digits[:3]} {digits[3:6]} {digits[6:]}{rng.randrange(10)}"
-    return f"HRB {digits[:6]}"
+def _chinese_spec(rng: random.Random, issued: date, expiry: date | None) -> CertificateSpec:
+    city_zh, city_en, state_zh, state_en = rng.choice(_CN_PLACES)
+    word_zh, word_en = rng.choice(_CN_WORDS)
+    trade_zh, trade_en = rng.choice(_CN_TRADES)
+    sole = rng.random() < 0.15
+    if sole:
+        name_zh, name_en = (
+            f"{city_zh[:2]}{word_zh}{trade_zh}经营部",
+            f"{city_en} {word_en} {trade_en} Store",
+        )
+    else:
+        name_zh = f"{city_zh[:2]}{word_zh}{trade_zh}有限公司"
+        name_en = f"{city_en} {word_en} {trade_en} Co., Ltd."
+    number = rng.randrange(1, 999)
+    road_zh, road_en = rng.choice(_CN_ROADS)
+    return CertificateSpec(
+        country="CN",
+        company_name=name_en,
+        registration_number=uscc(rng, sole),
+        state_province=state_en,
+        city=city_en,
+        address_line1=f"No. {number} {road_en} Road",
+        issue_date=issued,
+        expiry_date=expiry,
+        entity_type=EntityType.SOLE_PROPRIETORSHIP if sole else EntityType.COMPANY,
+        authority="State Administration for Market Regulation",
+        country_name="People's Republic of China",
+        site=Site.CHINA,
+        layout=rng.randrange(LAYOUTS),
+        font=rng.choice(sorted(FONT_FAMILIES)),
+        name_zh=name_zh,
+        address_zh=f"{state_zh}{city_zh}{road_zh}{number}号",
+    )
 
 
-@lru_cache(maxsize=32)
-def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    for candidate in (BOLD_CANDIDATES if bold else ()) + FONT_CANDIDATES:
-        if Path(candidate).is_file():
-            return ImageFont.truetype(candidate, size)
+@lru_cache(maxsize=64)
+def font(
+    size: int, bold: bool = False, family: str = "sans"
+) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    regular, heavy = FONT_FAMILIES.get(family, FONT_FAMILIES["sans"])
+    for candidate in (heavy if bold else regular, regular, FONT_FAMILIES["sans"][0]):
+        if (FONT_DIR / candidate).is_file():
+            return ImageFont.truetype(str(FONT_DIR / candidate), size)
     return ImageFont.load_default(size)  # Pillow's bundled FreeType font
 
 
-def _fmt(day: date) -> str:
+@lru_cache(maxsize=16)
+def cjk_font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    path = FONT_DIR / CJK_FONT
+    return ImageFont.truetype(str(path), size) if path.is_file() else font(size)
+
+
+def _fmt(day: date, style: int = 0) -> str:
+    if style == 1:
+        return day.isoformat()
+    if style == 2:
+        return f"{day:%d/%m/%Y}"
     return f"{day.day} {day:%B %Y}"
 
 
+def _zh_date(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+class _Canvas:
+    def __init__(self, width: int, background: tuple[int, int, int]) -> None:
+        self.width, self.height = width, int(width * 0.70)
+        self.image = Image.new("RGB", (self.width, self.height), background)
+        self.draw = ImageDraw.Draw(self.image)
+        self.unit = width / 1800
+
+    def px(self, value: float) -> int:
+        return int(value * self.unit)
+
+    def frame(self, colour: tuple[int, int, int], inner: tuple[int, int, int] | None) -> None:
+        m = self.px(40)
+        self.draw.rectangle(
+            (m, m, self.width - m, self.height - m), outline=colour, width=max(4, self.px(14))
+        )
+        if inner:
+            self.draw.rectangle(
+                (2 * m, 2 * m, self.width - 2 * m, self.height - 2 * m),
+                outline=inner,
+                width=max(2, self.px(4)),
+            )
+
+    def centred(
+        self,
+        y: int,
+        text: str,
+        fnt: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+        colour: tuple[int, int, int],
+    ) -> None:
+        w = self.draw.textlength(text, font=fnt)
+        self.draw.text(((self.width - w) / 2, y), text, font=fnt, fill=colour)
+
+    def seal(self, centre: tuple[int, int], radius: int, label: str = "SEAL") -> None:
+        x, y = centre
+        red = (190, 30, 30)
+        self.draw.ellipse(
+            (x - radius, y - radius, x + radius, y + radius),
+            outline=red,
+            width=max(3, radius // 12),
+        )
+        inner = int(radius * 0.75)
+        self.draw.ellipse(
+            (x - inner, y - inner, x + inner, y + inner), outline=red, width=max(2, radius // 20)
+        )
+        fnt = (
+            cjk_font(max(10, radius // 4))
+            if not label.isascii()
+            else font(max(10, radius // 4), True)
+        )
+        w = self.draw.textlength(label, font=fnt)
+        self.draw.text((x - w / 2, y - radius // 7), label, font=fnt, fill=red)
+
+
+def _entity_text(spec: CertificateSpec) -> str:
+    if spec.entity_type is EntityType.SOLE_PROPRIETORSHIP:
+        return "Sole Proprietorship"
+    return "Private Company Limited by Shares"
+
+
 def render_front(spec: CertificateSpec, width: int = 1800) -> Image.Image:
-    height = int(width * 0.70)
-    image = Image.new("RGB", (width, height), (250, 246, 232))
-    draw = ImageDraw.Draw(image)
-    unit = width / 1800
-    margin = int(40 * unit)
-    draw.rectangle(
-        (margin, margin, width - margin, height - margin),
-        outline=(20, 60, 120),
-        width=max(4, int(14 * unit)),
+    if spec.site is Site.CHINA:
+        return _render_chinese(spec, width)
+    canvas = _Canvas(width, (250, 246, 232) if spec.layout != 2 else (244, 248, 250))
+    c, f = canvas, spec.font
+    size = {0: 40, 1: 38, 2: 36}[spec.layout]
+    body, label = font(c.px(size), family=f), font(c.px(size), True, family=f)
+    expiry = _fmt(spec.expiry_date, spec.layout) if spec.expiry_date else "No expiry"
+    if spec.layout == 0:
+        c.frame((20, 60, 120), (170, 140, 60))
+        c.centred(c.px(130), spec.country_name.upper(), font(c.px(44), True, f), (20, 60, 120))
+        c.centred(c.px(230), "CERTIFICATE OF REGISTRATION", font(c.px(64), True, f), (120, 20, 20))
+        rows = [
+            ("Company Name:", spec.company_name),
+            ("Registration No.:", spec.registration_number),
+            ("Registered Address:", spec.address_line1),
+            ("", f"{spec.city}, {spec.state_province}"),
+            ("Date of Issue:", _fmt(spec.issue_date)),
+            ("Valid Until:", expiry),
+            ("Entity Type:", _entity_text(spec)),
+        ]
+        y, left, value_x = c.px(390), c.px(170), c.px(660)
+        for text, value in rows:
+            c.draw.text((left, y), text, font=label, fill=(40, 40, 40))
+            c.draw.text((value_x, y), value, font=body, fill=(10, 10, 10))
+            y += c.px(70)
+        c.draw.text(
+            (left, c.height - c.px(190)),
+            f"Issued by: {spec.authority}",
+            font=font(c.px(32), family=f),
+            fill=(60, 60, 60),
+        )
+        c.seal((c.width - c.px(330), c.height - c.px(330)), c.px(120))
+    elif spec.layout == 1:
+        c.frame((30, 90, 60), None)
+        c.centred(c.px(110), "CERTIFICATE OF INCORPORATION", font(c.px(62), True, f), (30, 90, 60))
+        c.centred(c.px(200), spec.country_name, font(c.px(40), family=f), (60, 60, 60))
+        c.centred(c.px(290), "This is to certify that", body, (40, 40, 40))
+        c.centred(c.px(360), spec.company_name, font(c.px(54), True, f), (10, 10, 10))
+        c.centred(
+            c.px(450), f"is registered as a {_entity_text(spec).lower()}.", body, (40, 40, 40)
+        )
+        lines = [
+            f"Company Number: {spec.registration_number}",
+            f"Registered Office: {spec.address_line1}, {spec.city}, {spec.state_province}",
+            f"Date of Incorporation: {_fmt(spec.issue_date, 1)}",
+            f"Expiry Date: {expiry}",
+            f"Authority: {spec.authority}",
+        ]
+        y = c.px(560)
+        for line in lines:
+            c.draw.text((c.px(150), y), line, font=body, fill=(20, 20, 20))
+            y += c.px(66)
+        c.seal((c.width - c.px(260), c.height - c.px(250)), c.px(110))
+    else:
+        c.frame((90, 40, 110), (90, 40, 110))
+        c.draw.rectangle((c.px(80), c.px(80), c.width - c.px(80), c.px(230)), fill=(90, 40, 110))
+        c.centred(
+            c.px(110), "BUSINESS REGISTRATION CERTIFICATE", font(c.px(56), True, f), (255, 255, 255)
+        )
+        c.centred(
+            c.px(250),
+            f"{spec.country_name} - {spec.authority}",
+            font(c.px(32), family=f),
+            (60, 60, 60),
+        )
+        rows = [
+            ("Name of Entity", spec.company_name),
+            ("UEN / Reg. No.", spec.registration_number),
+            ("Address", spec.address_line1),
+            ("City", spec.city),
+            ("State / Province", spec.state_province),
+            ("Date of Registration", _fmt(spec.issue_date, 2)),
+            ("Expiry Date", expiry),
+            ("Entity Type", _entity_text(spec)),
+        ]
+        y = c.px(330)
+        for text, value in rows:
+            c.draw.rectangle(
+                (c.px(150), y - c.px(8), c.width - c.px(150), y + c.px(56)),
+                outline=(150, 150, 170),
+                width=2,
+            )
+            c.draw.text((c.px(170), y), text, font=label, fill=(60, 30, 80))
+            c.draw.text((c.px(720), y), value, font=body, fill=(10, 10, 10))
+            y += c.px(66)
+        c.seal((c.width - c.px(260), c.height - c.px(200)), c.px(90))
+    return canvas.image
+
+
+def _render_chinese(spec: CertificateSpec, width: int) -> Image.Image:
+    c = _Canvas(width, (252, 248, 240))
+    c.frame((170, 30, 30), (200, 160, 60))
+    zh = cjk_font(c.px(38))
+    zh_big = cjk_font(c.px(84))
+    en = font(c.px(30), family=spec.font)
+    expiry_zh = (
+        f"{_zh_date(spec.issue_date)} 至 {_zh_date(spec.expiry_date)}"
+        if spec.expiry_date
+        else "长期"
     )
-    draw.rectangle(
-        (margin * 2, margin * 2, width - margin * 2, height - margin * 2),
-        outline=(170, 140, 60),
-        width=max(2, int(4 * unit)),
+    expiry_en = (
+        f"{spec.issue_date.isoformat()} to {spec.expiry_date.isoformat()}"
+        if spec.expiry_date
+        else "Long-term"
     )
-    title_font, body_font = font(int(64 * unit), bold=True), font(int(40 * unit))
-    label_font = font(int(40 * unit), bold=True)
-    y = int(130 * unit)
-    for text, fnt, colour in (
-        (spec.country_name.upper(), font(int(44 * unit), bold=True), (20, 60, 120)),
-        ("CERTIFICATE OF REGISTRATION", title_font, (120, 20, 20)),
-    ):
-        w = draw.textlength(text, font=fnt)
-        draw.text(((width - w) / 2, y), text, font=fnt, fill=colour)
-        y += int(100 * unit)
-    y += int(30 * unit)
+    kind_zh = "个体工商户" if spec.entity_type is EntityType.SOLE_PROPRIETORSHIP else "有限责任公司"
+    kind_en = (
+        "Individual Business"
+        if spec.entity_type is EntityType.SOLE_PROPRIETORSHIP
+        else "Limited Liability Company"
+    )
+    c.centred(c.px(110), "营业执照", zh_big, (170, 30, 30))
+    c.centred(c.px(215), "BUSINESS LICENSE", font(c.px(40), True, spec.font), (170, 30, 30))
     rows = [
-        ("Company Name:", spec.company_name),
-        ("Registration No.:", spec.registration_number),
-        ("Registered Address:", spec.address_line1),
-        ("", f"{spec.city}, {spec.state_province}"),
-        ("Date of Issue:", _fmt(spec.issue_date)),
-        ("Valid Until:", _fmt(spec.expiry_date) if spec.expiry_date else "No expiry"),
+        ("统一社会信用代码", "Unified Social Credit Code", spec.registration_number, ""),
+        ("名称", "Name", spec.name_zh, spec.company_name),
+        ("类型", "Type", kind_zh, kind_en),
         (
-            "Entity Type:",
-            "Sole Proprietorship"
-            if spec.entity_type is EntityType.SOLE_PROPRIETORSHIP
-            else "Private Company Limited by Shares",
+            "住所",
+            "Address",
+            spec.address_zh,
+            f"{spec.address_line1}, {spec.city}, {spec.state_province}",
         ),
+        (
+            "成立日期",
+            "Date of Establishment",
+            _zh_date(spec.issue_date),
+            spec.issue_date.isoformat(),
+        ),
+        ("营业期限", "Valid Until", expiry_zh, expiry_en),
     ]
-    left, value_x = int(170 * unit), int(640 * unit)
-    for label, value in rows:
-        draw.text((left, y), label, font=label_font, fill=(40, 40, 40))
-        draw.text((value_x, y), value, font=body_font, fill=(10, 10, 10))
-        y += int(70 * unit)
-    draw.text(
-        (left, height - int(190 * unit)),
-        f"Issued by: {spec.authority}",
-        font=font(int(32 * unit)),
+    if spec.layout == 1:
+        rows = [rows[1], rows[0], *rows[2:]]
+    y = c.px(320)
+    for label_zh, label_en, value_zh, value_en in rows:
+        if spec.layout == 2:
+            c.draw.text(
+                (c.px(150), y),
+                f"{label_zh} {label_en}:",
+                font=cjk_font(c.px(30)),
+                fill=(60, 30, 30),
+            )
+            c.draw.text((c.px(960), y), value_zh, font=zh, fill=(10, 10, 10))
+        else:
+            c.draw.text((c.px(150), y), label_zh, font=zh, fill=(60, 30, 30))
+            c.draw.text((c.px(520), y), value_zh, font=zh, fill=(10, 10, 10))
+        if value_en:
+            c.draw.text(
+                (c.px(520 if spec.layout != 2 else 960), y + c.px(46)),
+                f"{label_en}: {value_en}" if spec.layout != 2 else value_en,
+                font=en,
+                fill=(40, 40, 40),
+            )
+        y += c.px(100)
+    c.draw.text(
+        (c.px(150), c.height - c.px(150)),
+        f"登记机关 Registration Authority: {spec.authority}",
+        font=cjk_font(c.px(28)),
         fill=(60, 60, 60),
     )
-    _seal(draw, (width - int(330 * unit), height - int(330 * unit)), int(120 * unit))
-    return image
+    c.seal((c.width - c.px(300), c.height - c.px(300)), c.px(120), "登记机关")
+    return c.image
 
 
 def render_back(spec: CertificateSpec, width: int = 1800) -> Image.Image:
-    height = int(width * 0.70)
-    image = Image.new("RGB", (width, height), (246, 244, 236))
-    draw = ImageDraw.Draw(image)
-    unit = width / 1800
-    margin = int(40 * unit)
-    draw.rectangle(
-        (margin, margin, width - margin, height - margin),
-        outline=(20, 60, 120),
-        width=max(4, int(10 * unit)),
-    )
-    y = int(140 * unit)
+    c = _Canvas(width, (246, 244, 236))
+    c.frame((20, 60, 120), None)
+    f = spec.font
     lines = [
-        ("CONDITIONS OF REGISTRATION", font(int(54 * unit), bold=True)),
-        (f"Registration No.: {spec.registration_number}", font(int(38 * unit))),
-        ("1. This certificate must be displayed at the registered office.", font(int(34 * unit))),
+        ("CONDITIONS OF REGISTRATION", font(c.px(54), True, f)),
+        (f"Registration No.: {spec.registration_number}", font(c.px(38), family=f)),
+        (
+            "1. This certificate must be displayed at the registered office.",
+            font(c.px(34), family=f),
+        ),
         (
             "2. Changes to the registered particulars must be filed within 14 days.",
-            font(int(34 * unit)),
+            font(c.px(34), family=f),
         ),
         (
             "3. This certificate remains the property of the issuing authority.",
-            font(int(34 * unit)),
+            font(c.px(34), family=f),
         ),
     ]
+    y = c.px(140)
     for text, fnt in lines:
-        draw.text((int(150 * unit), y), text, font=fnt, fill=(30, 30, 30))
-        y += int(90 * unit)
-    _seal(draw, (int(300 * unit), height - int(280 * unit)), int(100 * unit))
-    return image
-
-
-def _seal(draw: ImageDraw.ImageDraw, centre: tuple[int, int], radius: int) -> None:
-    x, y = centre
-    draw.ellipse(
-        (x - radius, y - radius, x + radius, y + radius),
-        outline=(190, 30, 30),
-        width=max(3, radius // 12),
-    )
-    inner = int(radius * 0.75)
-    draw.ellipse(
-        (x - inner, y - inner, x + inner, y + inner),
-        outline=(190, 30, 30),
-        width=max(2, radius // 20),
-    )
-    seal_font = font(max(10, radius // 4), bold=True)
-    w = draw.textlength("SEAL", font=seal_font)
-    draw.text((x - w / 2, y - radius // 7), "SEAL", font=seal_font, fill=(190, 30, 30))
+        c.draw.text((c.px(150), y), text, font=fnt, fill=(30, 30, 30))
+        y += c.px(90)
+    c.seal((c.px(300), c.height - c.px(280)), c.px(100))
+    return c.image
 
 
 def write_pair(
@@ -271,11 +562,15 @@ def write_pair(
 
 def with_typo(spec: CertificateSpec, rng: random.Random) -> CertificateSpec:
     """The same certificate with two digits of the registration number swapped (typed wrongly)."""
-    chars = list(spec.registration_number)
+    return replace(spec, registration_number=swap_digits(spec.registration_number, rng))
+
+
+def swap_digits(number: str, rng: random.Random) -> str:
+    chars = list(number)
     digits = [i for i, ch in enumerate(chars) if ch.isdigit()]
-    for _ in range(10):
+    for _ in range(20):
         i, j = rng.sample(digits, 2)
         if chars[i] != chars[j]:
             chars[i], chars[j] = chars[j], chars[i]
             break
-    return replace(spec, registration_number="".join(chars))
+    return "".join(chars)

@@ -129,6 +129,7 @@ class FieldName(StrEnum):
     ISSUE_DATE = "issue_date"
     EXPIRY_DATE = "expiry_date"
     ISSUING_COUNTRY = "issuing_country"
+    ENTITY_TYPE = "entity_type"
 
 
 class MatchStatus(StrEnum):

@@ -133,6 +133,7 @@ class FieldMatch(Model):
     score: Annotated[float, Field(ge=0, le=100)]
     status: MatchStatus
     evidence: Evidence | None = None
+    notes: tuple[str, ...] = ()  # e.g. format / check-digit result, why a date is a finding
 
 
 # ---------------------------------------------------------------- events

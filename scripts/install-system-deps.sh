@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages kyb-pipeline needs (tesseract with English + Simplified Chinese
-# data, a TTF font for the synthetic certificates) when they are missing. Idempotent.
+# data, TTF fonts (Latin + CJK) for the synthetic certificates) when missing. Idempotent.
 set -euo pipefail
 
 missing=()
@@ -12,6 +12,7 @@ for lang in eng chi_sim; do
   fi
 done
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 
 if [ ${#missing[@]} -eq 0 ]; then

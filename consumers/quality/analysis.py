@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 Pixels = MatLike  # BGR, uint8
 ANALYSIS_LONG_SIDE = 500
-OUTLINE_LONG_SIDE = 320
+OUTLINE_LONG_SIDE = 500
 MIN_BACKGROUND_SEPARATION = 35.0  # grey levels between paper and what it lies on
 DOCUMENT_SHORT_SIDE = 600
 
@@ -84,7 +84,7 @@ def find_outline(small: Pixels) -> Outline | None:
     tiny = cv2.resize(small, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
     gray = cv2.cvtColor(tiny, cv2.COLOR_BGR2GRAY)
     # A wide median removes the print, leaving two classes for Otsu: paper and background.
-    blurred = cv2.medianBlur(gray, 9)
+    blurred = cv2.medianBlur(gray, 11)
     _, binary = cv2.threshold(blurred, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     height, width = gray.shape
     paper = float(blurred[binary > 0].mean()) if cv2.countNonZero(binary) else 0.0
@@ -93,19 +93,25 @@ def find_outline(small: Pixels) -> Outline | None:
         # One class only (a scan, or a close-up): Otsu just split the lighting gradient.
         frame = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
         return Outline(frame / shrink, ("left", "right", "top", "bottom"), 1.0, True)
-    kernel = np.ones((5, 5), np.uint8)
+    kernel = np.ones((3, 3), np.uint8)
     binary = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, kernel, iterations=2)
     binary = cv2.morphologyEx(binary, cv2.MORPH_OPEN, kernel)
     contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
         return None
-    contour = max(contours, key=cv2.contourArea)
-    coverage = cv2.contourArea(contour) / float(height * width)
+    # A dark band printed across the paper (a title banner) splits it into several bright
+    # regions: the document is the hull of all the large ones, not just the largest.
+    frame_area = float(height * width)
+    parts = [c for c in contours if cv2.contourArea(c) >= 0.004 * frame_area]
+    if not parts:
+        return None
+    contour = np.vstack(parts)
+    hull = cv2.convexHull(contour)
+    coverage = cv2.contourArea(hull) / frame_area
     if coverage < 0.05:
         return None
     touching = _touching_sides(contour, width, height)
     full_frame = len(touching) == 4 or coverage > 0.9
-    hull = cv2.convexHull(contour)
     approx = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True)
     quad: NDArray[np.float32] = np.asarray(
         approx.reshape(-1, 2) if len(approx) == 4 else cv2.boxPoints(cv2.minAreaRect(hull)),

@@ -5,19 +5,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.documents import DocumentStore
+from pipeline.publishing import RecordingPublisher
 from producers.portal import PortalPublisher, SubmissionError
-from schemas import Envelope
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[Envelope] = []
-
-    def publish(self, event: Envelope) -> None:
-        self.events.append(event)
-
-    def flush(self) -> None:
-        pass
 
 
 def form(**overrides: object) -> dict[str, object]:
@@ -45,9 +34,9 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
     return front, back
 
 
-def portal(tmp_path: Path) -> tuple[PortalPublisher, Recorder, Path]:
+def portal(tmp_path: Path) -> tuple[PortalPublisher, RecordingPublisher, Path]:
     root = tmp_path / "store"
-    recorder = Recorder()
+    recorder = RecordingPublisher()
     return PortalPublisher(recorder, DocumentStore([root], 1000)), recorder, root
 
 

@@ -1,0 +1,135 @@
+"""OCR stage speed and accuracy, side by side in one run on the same generated certificates.
+
+For each document: the stage's reading with each engine (tesserocr, pytesseract) and the bare
+`tesseract` CLI on the full photo (default OpenMP threads, as someone would run it), with the
+share of company names and registration numbers each got right. Prints JSON with the ratios.
+
+    python benchmarks/ocr.py --documents 16
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import peak_rss_mb, summary_ms
+
+from consumers.ocr import read_document
+from consumers.ocr.engines import Word, engine
+from consumers.ocr.extract import lines_of
+from consumers.ocr.matching import Reading, match_fields
+from consumers.quality import check_image
+from pipeline.settings import Settings
+from pipeline.threads import limit_native_threads
+from producers.ocr_cases import TODAY, OcrCase, make_ocr_case
+from schemas.enums import FieldName, MatchStatus, Side
+
+KEY_FIELDS = (FieldName.COMPANY_NAME, FieldName.REGISTRATION_NUMBER)
+
+
+def _correct(reading: Reading, case: OcrCase) -> int:
+    fields = {m.field: m for m in match_fields(reading, case.application(), TODAY)}
+    right = 0
+    for field in KEY_FIELDS:
+        flagged = fields[field].status is not MatchStatus.MATCH
+        right += flagged == (field in case.truly_mismatched)
+    return right
+
+
+def stage_run(cases: list[OcrCase], engine_name: str) -> dict[str, object]:
+    """The stage as a worker runs it: one native thread, model kept loaded."""
+    limit_native_threads(1)
+    settings = Settings(ocr_engine=engine_name)
+    ocr = engine(engine_name)
+    measurements = [check_image(c.front, Side.FRONT, settings.quality).measurements for c in cases]
+    read_document(cases[0].front, measurements[0], cases[0].spec.site, settings, ocr)  # warm up
+    seconds, right = [], 0
+    for case, measured in zip(cases, measurements, strict=True):
+        started = time.perf_counter()
+        reading = read_document(case.front, measured, case.spec.site, settings, ocr)
+        seconds.append(time.perf_counter() - started)
+        right += _correct(reading, case)
+    return {
+        "time": summary_ms(seconds),
+        "seconds_total": sum(seconds),
+        "key_field_accuracy": round(right / (len(cases) * len(KEY_FIELDS)), 4),
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def cli_run(cases: list[OcrCase]) -> dict[str, object]:
+    """`tesseract photo.jpg - -l LANG` on the full photo, default threads, then the same matcher."""
+    seconds, right = [], 0
+    with tempfile.TemporaryDirectory() as scratch:
+        for index, case in enumerate(cases):
+            path = Path(scratch) / f"{index}.jpg"
+            path.write_bytes(case.front)
+            languages = "chi_sim+eng" if case.spec.site.value == "china" else "eng"
+            started = time.perf_counter()
+            text = subprocess.run(
+                ["tesseract", str(path), "-", "-l", languages],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=True,
+            ).stdout
+            seconds.append(time.perf_counter() - started)
+            words = [
+                Word(token, 90.0, (x * 10, y * 30, 9, 20), (0, 0, y))
+                for y, line in enumerate(text.splitlines())
+                for x, token in enumerate(line.split())
+            ]
+            reading = Reading(Side.FRONT, lines_of(words), lambda box: box)
+            right += _correct(reading, case)
+    return {
+        "time": summary_ms(seconds),
+        "seconds_total": sum(seconds),
+        "key_field_accuracy": round(right / (len(cases) * len(KEY_FIELDS)), 4),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--documents", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=9)
+    args = parser.parse_args()
+    master = random.Random(args.seed)
+    cases = [make_ocr_case(master.randrange(2**31)) for _ in range(args.documents)]
+    spawn = multiprocessing.get_context("spawn")
+    results: dict[str, dict[str, object]] = {"tesseract_cli_full_image": cli_run(cases)}
+    for name in ("tesserocr", "pytesseract"):
+        with ProcessPoolExecutor(1, mp_context=spawn) as worker:  # fresh process: honest RSS
+            results[f"stage_{name}"] = worker.submit(stage_run, cases, name).result()
+    cli = float(results["tesseract_cli_full_image"]["seconds_total"])  # type: ignore[arg-type]
+    ratios = {
+        f"{name}_vs_cli_time": round(float(r["seconds_total"]) / cli, 3)  # type: ignore[arg-type]
+        for name, r in results.items()
+        if name.startswith("stage_")
+    }
+    print(
+        json.dumps(
+            {
+                "benchmark": "ocr",
+                "documents": len(cases),
+                "results": results,
+                "ratios": ratios,
+                "goal_ratio": 0.5,
+                "goal_rss_mb": 250,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

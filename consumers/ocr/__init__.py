@@ -1,0 +1,153 @@
+"""OCR field-matching stage: read the certificate, match it to what was typed, show evidence.
+
+Only submissions whose photos passed the quality checks are read. The front is perspective-
+corrected from the quality stage's outline, read by the configured engine (tesserocr in-process
+or the tesseract CLI) in the site's languages, and every typed field is compared with what the
+certificate says, with the word boxes as evidence. The stage recommends; reviewers decide.
+"""
+
+from __future__ import annotations
+
+from consumers.ocr import engines
+from consumers.ocr.extract import Candidate, Line, find, lines_of
+from consumers.ocr.matching import Reading, match_fields, recommendation_reasons
+from consumers.ocr.preprocess import Prepared, prepare
+from consumers.ocr.registration import USCC_ALPHABET
+from pipeline.errors import PermanentError
+from pipeline.settings import Settings
+from pipeline.stage import Context
+from schemas.enums import FieldName, MatchStatus, Recommendation, Side, Site
+from schemas.events import Application, FieldMatch, FieldsMatched, QualityChecked
+
+__all__ = ["handle", "read_document"]
+
+MIN_CONFIDENT_WORDS = 6
+_NUMBER_CHARACTERS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ "
+
+
+def handle(event: QualityChecked, ctx: Context) -> list[FieldsMatched]:
+    if not event.passed:
+        return []  # the customer is asked for new photos; nothing to read
+    front = event.application.document(Side.FRONT)
+    if front is None:
+        raise PermanentError("quality passed a submission without a front image")
+    measured = next((m for m in event.measurements if m.side is Side.FRONT), None)
+    data = ctx.documents.read(front)
+    engine = engines.engine(ctx.settings.ocr_engine, ctx.settings.tesseract_cmd)
+    try:
+        reading = read_document(data, measured, event.application.site, ctx.settings, engine)
+    except engines.OcrTimeout as exc:
+        nothing = _nothing_read(event.application)
+        reasons = [f"OCR timed out after {ctx.settings.ocr_timeout_s} s ({exc}); check by eye"]
+        return [_result(event, ctx, nothing, reasons, "", engine.name)]
+    fields = match_fields(reading, event.application, ctx.clock().date())
+    reasons = recommendation_reasons(fields)
+    if not reading.lines:
+        reasons.append("no text could be read on the front")
+    return [_result(event, ctx, fields, reasons, reading.text, engine.name)]
+
+
+def read_document(
+    data: bytes, measured: object, site: Site, settings: Settings, engine: engines.OcrEngine
+) -> Reading:
+    """OCR one side, turning it upright first when it reads as nonsense (a rotated photo)."""
+    from schemas.events import SideMeasurements
+
+    size = (
+        settings.ocr_document_long_side_china
+        if site is Site.CHINA
+        else settings.ocr_document_long_side
+    )
+    prepared = prepare(
+        data, measured if isinstance(measured, SideMeasurements) else None, settings, size
+    )
+    languages = (
+        settings.ocr_languages_china if site is Site.CHINA else settings.ocr_languages_international
+    )
+    psm = settings.ocr_page_segmentation
+    words = engine.read(prepared.gray, languages, settings.ocr_timeout_s, psm)
+    if _confident(words) < MIN_CONFIDENT_WORDS:
+        turns = engines.upright_quarter_turns(prepared.gray, settings.ocr_timeout_s)
+        if turns:
+            prepared = prepared.rotated(turns)
+            rotated_words = engine.read(prepared.gray, languages, settings.ocr_timeout_s, psm)
+            if _confident(rotated_words) > _confident(words):
+                words = rotated_words
+            else:
+                prepared = prepared.rotated(-turns)
+    lines = lines_of(words)
+    reread = _reread(prepared, lines, site, settings, engine)
+    return Reading(Side.FRONT, lines, prepared.to_original, reread)
+
+
+def _reread(
+    prepared: Prepared, lines: list[Line], site: Site, settings: Settings, engine: engines.OcrEngine
+) -> dict[FieldName, Candidate]:
+    """Read the region that matters most again, alone and in English: the registration
+    number with only the characters such numbers use (a whole-page pass, chi_sim above all,
+    confuses J, I and 1). (Re-reading the English name on Chinese certificates the same way
+    was tried and read worse than the page pass, so it is not done.)"""
+    wanted = {
+        FieldName.REGISTRATION_NUMBER: USCC_ALPHABET if site is Site.CHINA else _NUMBER_CHARACTERS
+    }
+    found: dict[FieldName, Candidate] = {}
+    for field, whitelist in wanted.items():
+        candidate = find(lines, field)
+        if candidate is None:
+            continue
+        left, top, width, height = candidate.box
+        pad = max(4, height // 3)
+        crop = prepared.gray[
+            max(0, top - pad) : top + height + pad, max(0, left - pad) : left + width + pad
+        ]
+        if crop.size == 0:
+            continue
+        text, confidence = engine.read_line(crop, whitelist, settings.ocr_timeout_s)
+        plausible = (
+            sum(ch.isdigit() for ch in text) >= 4
+            if field is FieldName.REGISTRATION_NUMBER
+            else sum(ch.isalpha() for ch in text) >= 3
+        )
+        if plausible:
+            word = engines.Word(text, confidence, candidate.box, (0, 0, 0))
+            found[field] = Candidate(text, (word,), candidate.line)
+    return found
+
+
+def _confident(words: list[engines.Word]) -> int:
+    return sum(1 for word in words if word.confidence >= 60 and len(word.text) > 1)
+
+
+def _nothing_read(application: Application) -> tuple[FieldMatch, ...]:
+    typed = {
+        FieldName.COMPANY_NAME: application.company.company_name,
+        FieldName.REGISTRATION_NUMBER: application.company.registration_number,
+        FieldName.ADDRESS_LINE1: application.company.address_line1,
+        FieldName.CITY: application.company.city,
+        FieldName.STATE_PROVINCE: application.company.state_province,
+    }
+    return tuple(
+        FieldMatch(field=field, submitted=value, found=None, score=0, status=MatchStatus.NOT_FOUND)
+        for field, value in typed.items()
+    )
+
+
+def _result(
+    event: QualityChecked,
+    ctx: Context,
+    fields: tuple[FieldMatch, ...] | list[FieldMatch],
+    reasons: list[str],
+    text: str,
+    engine_name: str,
+) -> FieldsMatched:
+    return ctx.derive(
+        FieldsMatched,
+        event,
+        application=event.application,
+        quality_findings=event.findings,
+        fields=tuple(fields),
+        recommendation=Recommendation.ATTENTION if reasons else Recommendation.CLEAN,
+        reasons=tuple(reasons),
+        ocr_text={Side.FRONT: text[:20_000]} if text else {},
+        engine=engine_name,
+    )

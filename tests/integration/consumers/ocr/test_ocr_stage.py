@@ -1,0 +1,250 @@
+"""The OCR stage with the real tesseract: generated certificates, both engines, bad input."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from consumers import ocr, quality
+from pipeline.documents import DocumentStore
+from pipeline.settings import Settings
+from pipeline.stage import Context
+from pipeline.state import InMemoryStateStore
+from producers.photos import encode, make_case
+from producers.synthetic import font, random_spec
+from schemas.enums import FieldName, MatchStatus, Recommendation, Side, Site
+from schemas.events import FieldsMatched
+from tests.helpers import application, company, document_ref, submission
+
+SEED = 17
+
+
+def run_stage(
+    tmp_path: Path,
+    front: bytes,
+    typed: dict[str, str],
+    site: Site,
+    country: str,
+    force_pass: bool = False,
+    **settings: object,
+) -> FieldsMatched | None:
+    """Quality then OCR, as the pipeline does, on one front image (the back is a clean scan)."""
+    rng = random.Random(SEED)
+    back = encode(make_case(random_spec(rng), rng, None, side="back", kind="scan"))
+    paths = {Side.FRONT: tmp_path / "front.jpg", Side.BACK: tmp_path / "back.jpg"}
+    paths[Side.FRONT].write_bytes(front)
+    paths[Side.BACK].write_bytes(back)
+    docs = tuple(document_ref(path, side) for side, path in paths.items())
+    config = Settings(document_roots=[tmp_path], **settings)  # type: ignore[arg-type]
+    store = DocumentStore([tmp_path], 50_000_000)
+    app = application(docs, site=site.value, registered_country=country, company=company(**typed))
+    clock = lambda: datetime(2026, 11, 26, tzinfo=UTC)  # noqa: E731
+    [checked] = quality.handle(
+        submission(application=app), Context("quality", config, InMemoryStateStore(), store, clock)
+    )
+    if force_pass:  # as if the photo had somehow passed quality
+        checked = checked.model_copy(update={"passed": True, "findings": ()})
+    found = ocr.handle(checked, Context("ocr", config, InMemoryStateStore(), store, clock))
+    return found[0] if found else None
+
+
+def typed_from(spec) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {
+        "company_name": spec.company_name,
+        "registration_number": spec.registration_number,
+        "state_province": spec.state_province,
+        "city": spec.city,
+        "address_line1": spec.address_line1,
+        "entity_type": spec.entity_type.value,
+    }
+
+
+def by_field(result: FieldsMatched) -> dict[FieldName, MatchStatus]:
+    return {m.field: m.status for m in result.fields}
+
+
+@pytest.mark.parametrize(
+    ("site", "layout", "engine_name"),
+    [
+        (Site.INTERNATIONAL, 0, "tesserocr"),
+        (Site.INTERNATIONAL, 1, "tesserocr"),
+        (Site.INTERNATIONAL, 2, "tesserocr"),
+        (Site.CHINA, 0, "tesserocr"),
+        (Site.INTERNATIONAL, 0, "pytesseract"),
+    ],
+)
+def test_a_clean_photo_matches_every_typed_field(
+    tmp_path: Path, site: Site, layout: int, engine_name: str
+) -> None:
+    rng = random.Random(f"{SEED}-{site}-{layout}")
+    spec = replace(random_spec(rng, site=site), layout=layout, expiry_date=None)
+    result = run_stage(
+        tmp_path,
+        encode(make_case(spec, rng, None)),
+        typed_from(spec),
+        site,
+        spec.country,
+        ocr_engine=engine_name,
+    )
+    assert result is not None
+    statuses = by_field(result)
+    for field in (
+        FieldName.COMPANY_NAME,
+        FieldName.REGISTRATION_NUMBER,
+        FieldName.CITY,
+        FieldName.EXPIRY_DATE,
+        FieldName.ISSUING_COUNTRY,
+    ):
+        assert statuses[field] is MatchStatus.MATCH, (field, result.fields)
+    assert result.engine == engine_name
+    name = next(m for m in result.fields if m.field is FieldName.COMPANY_NAME)
+    assert name.evidence is not None and name.evidence.side is Side.FRONT
+    x, y, w, h = name.evidence.box  # type: ignore[misc]
+    assert w > 0 and h > 0 and x >= 0 and y >= 0  # a box on the original photo
+
+
+def test_a_wrong_number_and_an_expired_certificate_need_attention(tmp_path: Path) -> None:
+    rng = random.Random(SEED)
+    spec = replace(random_spec(rng, "GB"), layout=0, expiry_date=datetime(2025, 6, 1).date())
+    typed = typed_from(spec) | {"registration_number": "99999999"}
+    result = run_stage(
+        tmp_path, encode(make_case(spec, rng, None)), typed, Site.INTERNATIONAL, "GB"
+    )
+    assert result is not None
+    statuses = by_field(result)
+    assert statuses[FieldName.REGISTRATION_NUMBER] is MatchStatus.MISMATCH
+    assert statuses[FieldName.EXPIRY_DATE] is MatchStatus.MISMATCH
+    assert result.recommendation is Recommendation.ATTENTION
+    assert "expiry_date: expired on 2025-06-01" in result.reasons
+
+
+def _blank(text: str | None, fill: tuple[int, int, int] = (235, 230, 220)) -> bytes:
+    image = Image.new("RGB", (2400, 1700), fill)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((40, 40, 2360, 1660), outline=(30, 60, 150), width=20)
+    draw.ellipse((1900, 1200, 2200, 1500), outline=(190, 30, 30), width=12)
+    if text:
+        for row in range(6):
+            draw.text((200, 250 + row * 150), text, font=font(70), fill=(20, 20, 20))
+    return encode(cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2BGR))
+
+
+@pytest.mark.parametrize(
+    ("name", "image"),
+    [
+        ("no text", _blank(None)),
+        ("another script", _blank("Общество с ограниченной ответственностью")),
+    ],
+)
+def test_unreadable_certificates_give_not_found_and_attention(
+    tmp_path: Path, name: str, image: bytes
+) -> None:
+    result = run_stage(
+        tmp_path,
+        image,
+        typed_from(random_spec(random.Random(1), "GB")),
+        Site.INTERNATIONAL,
+        "GB",
+        force_pass=True,
+    )
+    assert result is not None, name
+    assert by_field(result)[FieldName.COMPANY_NAME] is MatchStatus.NOT_FOUND
+    assert by_field(result)[FieldName.REGISTRATION_NUMBER] is MatchStatus.NOT_FOUND
+    assert result.recommendation is Recommendation.ATTENTION
+
+
+def test_a_photo_turned_90_degrees_is_read_upright(tmp_path: Path) -> None:
+    rng = random.Random(SEED)
+    spec = replace(random_spec(rng, "SG"), layout=0)
+    upright = make_case(spec, rng, None, kind="scan")
+    result = run_stage(
+        tmp_path,
+        encode(cv2.rotate(upright, cv2.ROTATE_90_CLOCKWISE)),
+        typed_from(spec),
+        Site.INTERNATIONAL,
+        "SG",
+    )
+    assert result is not None
+    assert by_field(result)[FieldName.REGISTRATION_NUMBER] is MatchStatus.MATCH
+
+
+def test_an_ocr_timeout_is_a_finding_not_a_lost_event(tmp_path: Path) -> None:
+    rng = random.Random(SEED)
+    spec = random_spec(rng, "SG")
+    result = run_stage(
+        tmp_path,
+        encode(make_case(spec, rng, None)),
+        typed_from(spec),
+        Site.INTERNATIONAL,
+        "SG",
+        ocr_timeout_s=0.001,
+    )
+    assert result is not None
+    assert any("OCR timed out" in reason for reason in result.reasons)
+    assert result.recommendation is Recommendation.ATTENTION
+    assert all(m.status is MatchStatus.NOT_FOUND for m in result.fields)
+
+
+def test_all_black_photo_that_somehow_passed_quality(tmp_path: Path) -> None:
+    black = encode(np.zeros((1500, 2000, 3), np.uint8))
+    typed = typed_from(random_spec(random.Random(2), "SG"))
+    assert run_stage(tmp_path, black, typed, Site.INTERNATIONAL, "SG") is None  # quality refuses
+    result = run_stage(tmp_path, black, typed, Site.INTERNATIONAL, "SG", force_pass=True)
+    assert result is not None
+    assert all(
+        m.status is not MatchStatus.MATCH
+        for m in result.fields
+        if m.field in (FieldName.COMPANY_NAME, FieldName.REGISTRATION_NUMBER)
+    )
+    assert "no text could be read on the front" in result.reasons
+
+
+def test_kyb_inspect_with_typed_fields_prints_quality_and_fields(tmp_path: Path) -> None:
+    rng = random.Random(SEED)
+    spec = replace(random_spec(rng, "AU"), layout=1)
+    front, back = tmp_path / "f.jpg", tmp_path / "b.jpg"
+    front.write_bytes(encode(make_case(spec, rng, None)))
+    back.write_bytes(encode(make_case(spec, rng, None, side="back")))
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline.cli",
+            "inspect",
+            "--front",
+            str(front),
+            "--back",
+            str(back),
+            "--company",
+            spec.company_name,
+            "--regno",
+            spec.registration_number,
+            "--country",
+            "AU",
+            "--city",
+            spec.city,
+            "--state",
+            spec.state_province,
+            "--address",
+            spec.address_line1,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["quality"]["passed"] is True
+    fields = {f["field"]: f["status"] for f in result["fields"]["fields"]}
+    assert fields["company_name"] == "match"
+    assert fields["registration_number"] == "match"

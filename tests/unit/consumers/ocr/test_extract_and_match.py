@@ -1,0 +1,118 @@
+"""Extraction and matching on hand-made OCR words (pure logic, no tesseract)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from consumers.ocr.engines import Word
+from consumers.ocr.extract import find, lines_of
+from consumers.ocr.matching import Reading, match_fields, recommendation_reasons
+from schemas.enums import FieldName, MatchStatus, Side
+from tests.helpers import application, company
+
+TODAY = date(2026, 11, 26)
+
+
+def row(y: int, *cells: tuple[int, str], block: int = 1, conf: float = 95) -> list[Word]:
+    words = []
+    for x, text in cells:
+        for offset, token in enumerate(text.split()):
+            words.append(Word(token, conf, (x + offset * 120, y, 110, 30), (block, 1, y)))
+    return words
+
+
+def page() -> list[Word]:
+    # Labels and values in separate blocks, as tesseract reads a table.
+    labels = [
+        (100, "Company Name:"),
+        (160, "Registration No.:"),
+        (220, "Registered Address:"),
+        (340, "Date of Issue:"),
+        (400, "Valid Until:"),
+    ]
+    values = [
+        (100, "Harbour Logistics Pte. Ltd."),
+        (160, "201912345K"),
+        (220, "12 Market Street"),
+        (280, "Singapore, Central Region"),
+        (340, "1 March 2019"),
+        (400, "1 March 2029"),
+    ]
+    words = row(20, (300, "REPUBLIC OF SINGAPORE"), block=9)
+    for y, text in labels:
+        words += row(y, (50, text), block=1)
+    for y, text in values:
+        words += row(y, (700, text), block=2)
+    return words
+
+
+def reading(words: list[Word]) -> Reading:
+    return Reading(Side.FRONT, lines_of(words), lambda box: box)
+
+
+def test_rows_pair_labels_with_values_across_blocks() -> None:
+    lines = lines_of(page())
+    assert lines[1].text == "Company Name: Harbour Logistics Pte. Ltd."
+    candidate = find(lines, FieldName.REGISTRATION_NUMBER)
+    assert candidate is not None
+    assert candidate.text == "201912345K"
+
+
+def test_noise_tokens_are_dropped() -> None:
+    noise = [
+        Word("ee", 20, (400, 100, 30, 30), (1, 1, 1)),
+        Word("|", 90, (450, 100, 5, 30), (1, 1, 1)),
+    ]
+    words = [*row(100, (50, "Name of Entity")), *noise]
+    words += row(100, (700, "Acme Ltd"))
+    assert lines_of(words)[0].text == "Name of Entity Acme Ltd"
+
+
+def statuses(typed: dict[str, str], **app: str) -> dict[FieldName, MatchStatus]:
+    values = {"registered_country": "SG"} | app
+    fields = match_fields(reading(page()), application(company=company(**typed), **values), TODAY)
+    return {m.field: m.status for m in fields}
+
+
+def test_matching_certificate_is_clean() -> None:
+    result = statuses({"company_name": "HARBOUR LOGISTICS PTE LTD", "city": "Singapore"})
+    assert result[FieldName.COMPANY_NAME] is MatchStatus.MATCH
+    assert result[FieldName.REGISTRATION_NUMBER] is MatchStatus.MATCH
+    assert result[FieldName.CITY] is MatchStatus.MATCH
+    assert result[FieldName.EXPIRY_DATE] is MatchStatus.MATCH
+    assert result[FieldName.ISSUING_COUNTRY] is MatchStatus.MATCH
+
+
+def test_typo_wrong_number_and_foreign_account_are_flagged() -> None:
+    result = statuses(
+        {"company_name": "Harbour Logistix Pte. Ltd.", "registration_number": "201921345K"},
+        registered_country="GB",
+    )
+    assert result[FieldName.COMPANY_NAME] is MatchStatus.PARTIAL
+    assert result[FieldName.REGISTRATION_NUMBER] is MatchStatus.MISMATCH
+    assert result[FieldName.ISSUING_COUNTRY] is MatchStatus.MISMATCH
+
+
+def test_expired_certificate_is_a_finding_with_a_reason() -> None:
+    words = [w for w in page() if w.box[1] != 400]
+    words += row(400, (50, "Valid Until:")) + row(400, (700, "1 March 2025"), block=2)
+    fields = match_fields(reading(words), application(), TODAY)
+    expiry = next(m for m in fields if m.field is FieldName.EXPIRY_DATE)
+    assert expiry.status is MatchStatus.MISMATCH
+    assert "expiry_date: expired on 2025-03-01" in recommendation_reasons(fields)
+
+
+def test_nothing_read_is_not_found_everywhere() -> None:
+    fields = match_fields(reading([]), application(), TODAY)
+    by_field = {m.field: m.status for m in fields}
+    assert by_field[FieldName.COMPANY_NAME] is MatchStatus.NOT_FOUND
+    assert by_field[FieldName.REGISTRATION_NUMBER] is MatchStatus.NOT_FOUND
+    assert "company_name: not_found" in recommendation_reasons(fields)
+
+
+def test_sole_proprietorship_marker_against_a_declared_company() -> None:
+    words = page() + row(460, (50, "Entity Type: Sole Proprietorship"))
+    fields = match_fields(reading(words), application(), TODAY)
+    entity = next(m for m in fields if m.field is FieldName.ENTITY_TYPE)
+    assert entity.status is MatchStatus.MISMATCH
+    assert entity.found == "sole_proprietorship"
