@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -30,9 +31,10 @@ from consumers.ocr.extract import lines_of
 from consumers.ocr.matching import Reading, match_fields
 from consumers.quality import check_image
 from pipeline.settings import Settings
-from pipeline.threads import limit_native_threads
+from pipeline.threads import limit_native_threads, release_native_memory
 from producers.ocr_cases import TODAY, OcrCase, make_ocr_case
 from schemas.enums import FieldName, MatchStatus, Side
+from schemas.events import SideMeasurements
 
 KEY_FIELDS = (FieldName.COMPANY_NAME, FieldName.REGISTRATION_NUMBER)
 
@@ -46,18 +48,27 @@ def _correct(reading: Reading, case: OcrCase) -> int:
     return right
 
 
-def stage_run(cases: list[OcrCase], engine_name: str) -> dict[str, object]:
-    """The stage as a worker runs it: one native thread, model kept loaded."""
+def stage_run(
+    cases: list[OcrCase], measurements: list[SideMeasurements], folder: str, engine_name: str
+) -> dict[str, object]:
+    """The stage as a worker runs it: one native thread, model kept loaded, one document in
+    memory at a time (read from disk, as from the document store); the quality measurements
+    arrive with the event, as in the pipeline."""
     limit_native_threads(1)
     settings = Settings(ocr_engine=engine_name)
     ocr = engine(engine_name)
-    measurements = [check_image(c.front, Side.FRONT, settings.quality).measurements for c in cases]
-    read_document(cases[0].front, measurements[0], cases[0].spec.site, settings, ocr)  # warm up
+    cases = [replace(case, front=b"") for case in cases]  # keep the labels, not the photos
+    photo = Path(folder)
+    first = (photo / "0.jpg").read_bytes()
+    read_document(first, measurements[0], cases[0].spec.site, settings, ocr)  # warm up
+    del first
     seconds, right = [], 0
-    for case, measured in zip(cases, measurements, strict=True):
+    for index, (case, measured) in enumerate(zip(cases, measurements, strict=True)):
+        data = (photo / f"{index}.jpg").read_bytes()
         started = time.perf_counter()
-        reading = read_document(case.front, measured, case.spec.site, settings, ocr)
+        reading = read_document(data, measured, case.spec.site, settings, ocr)
         seconds.append(time.perf_counter() - started)
+        release_native_memory()  # as the Kafka runner does after each batch
         right += _correct(reading, case)
     return {
         "time": summary_ms(seconds),
@@ -106,10 +117,17 @@ def main() -> None:
     master = random.Random(args.seed)
     cases = [make_ocr_case(master.randrange(2**31)) for _ in range(args.documents)]
     spawn = multiprocessing.get_context("spawn")
+    quality = Settings().quality
+    measured = [check_image(c.front, Side.FRONT, quality).measurements for c in cases]
     results: dict[str, dict[str, object]] = {"tesseract_cli_full_image": cli_run(cases)}
-    for name in ("tesserocr", "pytesseract"):
-        with ProcessPoolExecutor(1, mp_context=spawn) as worker:  # fresh process: honest RSS
-            results[f"stage_{name}"] = worker.submit(stage_run, cases, name).result()
+    with tempfile.TemporaryDirectory() as folder:
+        for index, case in enumerate(cases):
+            (Path(folder) / f"{index}.jpg").write_bytes(case.front)
+        labels = [replace(case, front=b"") for case in cases]
+        for name in ("tesserocr", "pytesseract"):
+            with ProcessPoolExecutor(1, mp_context=spawn) as worker:  # fresh process: honest RSS
+                job = worker.submit(stage_run, labels, measured, folder, name)
+                results[f"stage_{name}"] = job.result()
     cli = float(results["tesseract_cli_full_image"]["seconds_total"])  # type: ignore[arg-type]
     ratios = {
         f"{name}_vs_cli_time": round(float(r["seconds_total"]) / cli, 3)  # type: ignore[arg-type]

@@ -22,6 +22,7 @@ from kafka.structs import OffsetAndMetadata
 from pipeline.processing import Source, StageProcessor
 from pipeline.publishing import KafkaPublisher, kafka_producer
 from pipeline.settings import Settings
+from pipeline.threads import release_native_memory
 from schemas import TOPICS, TopicSpec
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,8 @@ class KafkaWorker:
                 self.processed += 1
                 self.dead_lettered += len(result.dead_letters)
                 done[partition] = OffsetAndMetadata(record.offset + 1, "", -1)
+        if self.stage.cpu_bound:
+            release_native_memory()
         if not done:
             return
         publisher.flush()  # outputs are durable before the inputs are marked consumed

@@ -59,42 +59,37 @@ class TesserocrEngine:
         self._tessdata = tessdata or tessdata_path()
         self._local = threading.local()
 
-    def _api(self, languages: str, psm: int):  # type: ignore[no-untyped-def]
+    def _api(self, languages: str):  # type: ignore[no-untyped-def]
+        """One loaded model per thread and language set; page mode is switched per call."""
         import tesserocr
 
         apis = self._local.__dict__.setdefault("apis", {})
-        if (languages, psm) not in apis:
-            apis[languages, psm] = tesserocr.PyTessBaseAPI(
-                path=self._tessdata, lang=languages, psm=psm, oem=tesserocr.OEM.LSTM_ONLY
+        if languages not in apis:
+            apis[languages] = tesserocr.PyTessBaseAPI(
+                path=self._tessdata, lang=languages, oem=tesserocr.OEM.LSTM_ONLY
             )
-        return apis[languages, psm]
+        return apis[languages]
 
     def read_line(self, gray: MatLike, whitelist: str, timeout_s: float) -> tuple[str, float]:
         import tesserocr
 
-        apis = self._local.__dict__.setdefault("line_apis", {})
-        if whitelist not in apis:
-            api = tesserocr.PyTessBaseAPI(
-                path=self._tessdata,
-                lang="eng",
-                psm=tesserocr.PSM.SINGLE_LINE,
-                oem=tesserocr.OEM.LSTM_ONLY,
-            )
-            api.SetVariable("tessedit_char_whitelist", whitelist)
-            apis[whitelist] = api
-        api = apis[whitelist]
-        api.SetImage(Image.fromarray(np.asarray(gray)))
-        if not api.Recognize(timeout=int(timeout_s * 1000)):
+        api = self._api("eng")
+        api.SetPageSegMode(tesserocr.PSM.SINGLE_LINE)
+        api.SetVariable("tessedit_char_whitelist", whitelist)
+        try:
+            api.SetImage(Image.fromarray(np.asarray(gray)))
+            if not api.Recognize(timeout=int(timeout_s * 1000)):
+                raise OcrTimeout(f"tesserocr gave up after {timeout_s} s")
+            return (api.GetUTF8Text() or "").strip(), float(api.MeanTextConf())
+        finally:
+            api.SetVariable("tessedit_char_whitelist", "")
             api.Clear()
-            raise OcrTimeout(f"tesserocr gave up after {timeout_s} s")
-        text, confidence = (api.GetUTF8Text() or "").strip(), float(api.MeanTextConf())
-        api.Clear()
-        return text, confidence
 
     def read(self, gray: MatLike, languages: str, timeout_s: float, psm: int = 4) -> list[Word]:
         import tesserocr
 
-        api = self._api(languages, psm)
+        api = self._api(languages)
+        api.SetPageSegMode(psm)
         api.SetImage(Image.fromarray(np.asarray(gray)))
         if not api.Recognize(timeout=int(timeout_s * 1000)):
             api.Clear()

@@ -66,7 +66,9 @@ def prepare(
     long_side = max(header.width, header.height)
     doc_long = _long_edge(quad) if quad is not None else float(long_side)
     wanted = long_side or settings.ocr_document_long_side
-    decode_long = int(long_side * min(1.0, wanted / max(doc_long, 1.0)))
+    # JPEG DCT scaling may shrink the document to 3/4 of the wanted size: the resize below
+    # brings it back, and a 12-MP photo is then never held at full size (memory, time).
+    decode_long = int(long_side * min(1.0, 0.75 * wanted / max(doc_long, 1.0)))
     decoded = decoding.decode(data, header, max(decode_long, 64))
     scale = decoded.scale  # original pixels per decoded pixel
     pixels = decoded.pixels
@@ -132,8 +134,15 @@ def _erase_rules(gray: MatLike) -> MatLike:
     return cleaned
 
 
+def _percentiles(gray: MatLike, lower: float, upper: float) -> tuple[float, float]:
+    """Grey-level percentiles from a histogram (np.percentile would copy the image as floats)."""
+    histogram = cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel()
+    cumulative = np.cumsum(histogram) / max(float(histogram.sum()), 1.0)
+    return float(np.searchsorted(cumulative, lower)), float(np.searchsorted(cumulative, upper))
+
+
 def _stretch(gray: MatLike) -> MatLike:
-    low, high = np.percentile(gray, (1, 99))
+    low, high = _percentiles(gray, 0.01, 0.99)
     if high - low < 10:
         return gray
     return cv2.convertScaleAbs(gray, alpha=255.0 / (high - low), beta=-low * 255.0 / (high - low))
