@@ -8,6 +8,8 @@ certificate says, with the word boxes as evidence. The stage recommends; reviewe
 
 from __future__ import annotations
 
+import re
+
 from consumers.ocr import engines
 from consumers.ocr.extract import Candidate, Line, find, lines_of
 from consumers.ocr.matching import Reading, match_fields, recommendation_reasons
@@ -23,6 +25,8 @@ __all__ = ["handle", "read_document"]
 
 MIN_CONFIDENT_WORDS = 6
 _NUMBER_CHARACTERS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ "
+_NAME_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 .,&()'-"
+_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def handle(event: QualityChecked, ctx: Context) -> list[FieldsMatched]:
@@ -77,7 +81,50 @@ def read_document(
                 prepared = prepared.rotated(-turns)
     lines = lines_of(words)
     reread = _reread(prepared, lines, site, settings, engine)
+    if site is Site.CHINA:
+        reread |= _reread_english_name(prepared, lines, settings, engine)
     return Reading(Side.FRONT, lines, prepared.to_original, reread)
+
+
+def _reread_english_name(
+    prepared: Prepared, lines: list[Line], settings: Settings, engine: engines.OcrEngine
+) -> dict[FieldName, Candidate]:
+    """On a bilingual licence the English name sits tight under the Chinese one, and
+    tesseract can fold its first word into the Chinese line. When the English line starts
+    right of the Chinese value above it, read that band again, alone, from the column start;
+    keep the result only if it ends with the words already read."""
+    candidate = find(lines, FieldName.COMPANY_NAME)
+    if candidate is None or _CJK.search(candidate.text) or candidate.line not in lines:
+        return {}
+    if candidate.words[0] is not candidate.line.words[0]:
+        return {}  # the line has its own label ("Name: ..."): its start is known
+    index = lines.index(candidate.line)
+    above = lines[index - 1] if index > 0 else None
+    left, top, width, height = candidate.box
+    # The Chinese value just above and to the left (not its label, further left).
+    cjk_words = [
+        w
+        for w in (above.words if above else ())
+        if _CJK.search(w.text) and left - 6 * height <= w.box[0] <= left
+    ]
+    if not cjk_words:
+        return {}
+    start = min(w.box[0] for w in cjk_words)
+    if left - start < height:  # the line already starts at the column: nothing was lost
+        return {}
+    # Tight above: the bottom of the Chinese glyphs in the band reads as a word.
+    crop = prepared.gray[max(0, top - 2) : top + height + 8, max(0, start - 8) : left + width + 8]
+    text, confidence = engine.read_line(crop, _NAME_CHARACTERS, settings.ocr_timeout_s)
+    read = [w.strip(".,:;") for w in text.split()]
+    known = [w.strip(".,:;") for w in candidate.text.split()]
+    extra = read[: len(read) - len(known)]
+    if read[len(extra) :] != known or len(extra) != 1:
+        return {}
+    lost = extra[0]
+    if not (lost.isalpha() and lost.istitle() and len(lost) >= 3):
+        return {}
+    word = engines.Word(text, confidence, (start, top, left + width - start, height), (0, 0, 0))
+    return {FieldName.COMPANY_NAME: Candidate(text, (word,), candidate.line)}
 
 
 def _reread(

@@ -80,6 +80,7 @@ def by_field(result: FieldsMatched) -> dict[FieldName, MatchStatus]:
         (Site.INTERNATIONAL, 1, "tesserocr"),
         (Site.INTERNATIONAL, 2, "tesserocr"),
         (Site.CHINA, 0, "tesserocr"),
+        (Site.CHINA, 2, "tesserocr"),
         (Site.INTERNATIONAL, 0, "pytesseract"),
     ],
 )
