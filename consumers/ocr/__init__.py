@@ -19,7 +19,13 @@ from pipeline.errors import PermanentError
 from pipeline.settings import Settings
 from pipeline.stage import Context
 from schemas.enums import FieldName, MatchStatus, Recommendation, Side, Site
-from schemas.events import Application, FieldMatch, FieldsMatched, QualityChecked
+from schemas.events import (
+    Application,
+    FieldMatch,
+    FieldsMatched,
+    QualityChecked,
+    SideMeasurements,
+)
 
 __all__ = ["handle", "read_document"]
 
@@ -52,19 +58,19 @@ def handle(event: QualityChecked, ctx: Context) -> list[FieldsMatched]:
 
 
 def read_document(
-    data: bytes, measured: object, site: Site, settings: Settings, engine: engines.OcrEngine
+    data: bytes,
+    measured: SideMeasurements | None,
+    site: Site,
+    settings: Settings,
+    engine: engines.OcrEngine,
 ) -> Reading:
     """OCR one side, turning it upright first when it reads as nonsense (a rotated photo)."""
-    from schemas.events import SideMeasurements
-
     size = (
         settings.ocr_document_long_side_china
         if site is Site.CHINA
         else settings.ocr_document_long_side
     )
-    prepared = prepare(
-        data, measured if isinstance(measured, SideMeasurements) else None, settings, size
-    )
+    prepared = prepare(data, measured, settings, size)
     languages = (
         settings.ocr_languages_china if site is Site.CHINA else settings.ocr_languages_international
     )

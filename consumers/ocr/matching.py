@@ -81,6 +81,17 @@ def match_fields(reading: Reading, application: Application, today: date) -> lis
     ]
 
 
+def _not_found(field: FieldName, submitted: str | None, notes: tuple[str, ...] = ()) -> FieldMatch:
+    return FieldMatch(
+        field=field,
+        submitted=submitted,
+        found=None,
+        score=0,
+        status=MatchStatus.NOT_FOUND,
+        notes=notes,
+    )
+
+
 def _status(score: float, equal: bool) -> MatchStatus:
     if equal:
         return MatchStatus.MATCH
@@ -103,13 +114,7 @@ def _company_name(reading: Reading, typed: str) -> FieldMatch:
                 status=MatchStatus.MATCH,
                 notes=("found without a label",),
             )
-        return FieldMatch(
-            field=FieldName.COMPANY_NAME,
-            submitted=typed,
-            found=None,
-            score=0,
-            status=MatchStatus.NOT_FOUND,
-        )
+        return _not_found(FieldName.COMPANY_NAME, typed)
     found = company_key(candidate.text)
     if candidate.confidence < SURE_CONFIDENCE:
         # l/I/1 and O/0 are OCR's classic confusions when it is unsure; a sure reading is
@@ -160,14 +165,7 @@ def _registration_number(reading: Reading, typed: str, country: str) -> FieldMat
             notes=(*notes, "found without a label"),
         )
     if candidate is None:
-        return FieldMatch(
-            field=FieldName.REGISTRATION_NUMBER,
-            submitted=typed,
-            found=None,
-            score=0,
-            status=MatchStatus.NOT_FOUND,
-            notes=notes,
-        )
+        return _not_found(FieldName.REGISTRATION_NUMBER, typed, notes=notes)
     score = round(fuzz.ratio(wanted, registration.fold(candidate.text)), 1)
     return FieldMatch(
         field=FieldName.REGISTRATION_NUMBER,
@@ -184,9 +182,7 @@ def _in_address(
     reading: Reading, field: FieldName, typed: str, where: Candidate | None
 ) -> FieldMatch:
     if where is None:
-        return FieldMatch(
-            field=field, submitted=typed, found=None, score=0, status=MatchStatus.NOT_FOUND
-        )
+        return _not_found(field, typed)
     haystack = loose(where.text)
     wanted = loose(typed)
     score = round(fuzz.partial_ratio(wanted, haystack), 1) if wanted else 0.0
@@ -217,13 +213,7 @@ def _dates(reading: Reading, field: FieldName, country: str) -> tuple[Candidate 
 def _issue_date(reading: Reading, country: str) -> FieldMatch:
     candidate, dates = _dates(reading, FieldName.ISSUE_DATE, country)
     if not dates:
-        return FieldMatch(
-            field=FieldName.ISSUE_DATE,
-            submitted=None,
-            found=None,
-            score=0,
-            status=MatchStatus.NOT_FOUND,
-        )
+        return _not_found(FieldName.ISSUE_DATE, None)
     return FieldMatch(
         field=FieldName.ISSUE_DATE,
         submitted=None,
@@ -246,13 +236,7 @@ def _expiry_date(reading: Reading, country: str, today: date) -> FieldMatch:
             evidence=reading.evidence(candidate),
         )
     if not dates:
-        return FieldMatch(
-            field=FieldName.EXPIRY_DATE,
-            submitted=None,
-            found=None,
-            score=0,
-            status=MatchStatus.NOT_FOUND,
-        )
+        return _not_found(FieldName.EXPIRY_DATE, None)
     expiry = max(dates)  # "2018年9月29日 至 2038年9月28日": the period ends last
     expired = expiry < today
     return FieldMatch(
@@ -270,13 +254,7 @@ def _issuing_country(reading: Reading, account_country: str) -> FieldMatch:
     top = "\n".join(line.text for line in reading.lines[:4])
     found = find_country(top) or find_country(reading.text)
     if found is None:
-        return FieldMatch(
-            field=FieldName.ISSUING_COUNTRY,
-            submitted=account_country,
-            found=None,
-            score=0,
-            status=MatchStatus.NOT_FOUND,
-        )
+        return _not_found(FieldName.ISSUING_COUNTRY, account_country)
     same = found == account_country
     return FieldMatch(
         field=FieldName.ISSUING_COUNTRY,

@@ -42,7 +42,6 @@ class Prepared:
             return self
         height, width = self.gray.shape[:2]
         gray = np.rot90(self.gray, turns).copy()
-        new_h, new_w = gray.shape[:2]
         # maps rotated pixels back to unrotated ones
         back = {
             1: [[0, -1, width], [1, 0, 0]],
@@ -50,7 +49,6 @@ class Prepared:
             3: [[0, 1, 0], [-1, 0, height]],
         }[turns]
         undo = np.vstack([np.array(back, np.float64), [0, 0, 1]])
-        del new_h, new_w
         return Prepared(gray, self.inverse @ undo)
 
 
