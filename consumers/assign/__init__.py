@@ -1,16 +1,16 @@
 """Assignment stage — MINIMAL version (issue 2).
 
-Gives every identity and compliance review to the one configured reviewer, with a due time of
-three business days (weekends skipped; public holidays arrive with issue 5, as do the roster,
-capacity, backlog and reassignment).
+Gives every identity and compliance review to the one configured reviewer, due three business
+days after submission in the account country's calendar (weekends and public holidays skipped).
+The roster, capacity, backlog and reassignment arrive with issue 5.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
 from typing import Any
 
+from consumers.assign.calendar import add_business_days
 from pipeline.stage import Context
 from schemas import Envelope
 from schemas.enums import ReviewQueue
@@ -54,16 +54,11 @@ def _task(
         queue=queue,
         reviewer_id=reviewer,
         assigned_at=ctx.clock(),
-        due_at=add_business_days(event.occurred_at, ctx.settings.review_business_days),
+        due_at=add_business_days(
+            event.occurred_at,
+            ctx.settings.review_business_days,
+            event.application.registered_country,
+        ),
         application=event.application,
         **evidence,
     )
-
-
-def add_business_days(start: datetime, days: int) -> datetime:
-    current = start
-    while days > 0:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
-            days -= 1
-    return current
