@@ -23,7 +23,9 @@ app = typer.Typer(
 )
 topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics from the catalog.")
 schema_app = typer.Typer(no_args_is_help=True, help="Event schemas.")
+reviewers_app = typer.Typer(no_args_is_help=True, help="The reviewer roster.")
 app.add_typer(topics_app, name="topics")
+app.add_typer(reviewers_app, name="reviewers")
 app.add_typer(schema_app, name="schema")
 
 StageName = StrEnum("StageName", {stage.name: stage.name for stage in STAGES})  # type: ignore[misc]
@@ -92,6 +94,27 @@ def _written(stage_name: str) -> list[TopicSpec]:
     from schemas.catalog import topic_for_type
 
     return [topic_for_type(cls) for cls in STAGES_BY_NAME[stage_name].emits]
+
+
+@reviewers_app.command("load")
+def reviewers_load(path: Annotated[Path, typer.Argument(help="roster.yaml")]) -> None:
+    """Add or update reviewers in Redis from a roster file (open tasks are kept)."""
+    import redis
+    from pydantic import ValidationError
+
+    from consumers.assign.ledger import RedisLedger
+    from consumers.assign.roster import load_roster
+    from schemas.catalog import describe_validation_error
+
+    settings = get_settings()
+    try:
+        roster = load_roster(path)
+    except FileNotFoundError:
+        raise _fail(f"no roster file at {path}") from None
+    except ValidationError as exc:
+        raise _fail(f"invalid roster: {describe_validation_error(exc)}") from None
+    RedisLedger(redis.Redis.from_url(settings.redis_url), settings.key_prefix).load(roster)
+    typer.echo(f"loaded {len(roster.reviewers)} reviewer(s)")
 
 
 @topics_app.command("create")
