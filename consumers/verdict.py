@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from pipeline.stage import Context
-from pipeline.state import update_json
+from pipeline.state import StateStore, update_json
 from schemas import Envelope, decode_event, encode_event
 from schemas.enums import (
     AccountType,
@@ -60,8 +60,8 @@ def account_key(account_id: str) -> str:
     return f"verdict:account:{account_id}"
 
 
-def load_account(ctx_state: Any, account_id: str) -> AccountState | None:
-    raw = ctx_state.get(account_key(account_id))
+def load_account(state: StateStore, account_id: str) -> AccountState | None:
+    raw = state.get(account_key(account_id))
     return None if raw is None else AccountState.model_validate_json(raw)
 
 

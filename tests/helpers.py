@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -16,6 +18,15 @@ from schemas.enums import Side
 from schemas.events import Application, CompanyDetails, SubmissionReceived
 
 T = TypeVar("T")
+
+
+def kyb_command(*args: str) -> list[str]:
+    """The `kyb` CLI as a subprocess of this interpreter (no reliance on PATH)."""
+    return [sys.executable, "-m", "pipeline.cli", *args]
+
+
+def run_kyb(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(kyb_command(*args), capture_output=True, text=True, timeout=timeout)
 
 
 def free_port() -> int:

@@ -92,6 +92,18 @@ def _not_found(field: FieldName, submitted: str | None, notes: tuple[str, ...] =
     )
 
 
+def _found_unlabelled(field: FieldName, typed: str, notes: tuple[str, ...] = ()) -> FieldMatch:
+    """The typed value appears in the text, though no label pointed at it."""
+    return FieldMatch(
+        field=field,
+        submitted=typed,
+        found=typed,
+        score=100,
+        status=MatchStatus.MATCH,
+        notes=(*notes, "found without a label"),
+    )
+
+
 def _status(score: float, equal: bool) -> MatchStatus:
     if equal:
         return MatchStatus.MATCH
@@ -106,14 +118,7 @@ def _company_name(reading: Reading, typed: str) -> FieldMatch:
     if candidate is None:
         # No label read: is the typed name anywhere in the text?
         if wanted and company_key(reading.text).find(wanted) >= 0:
-            return FieldMatch(
-                field=FieldName.COMPANY_NAME,
-                submitted=typed,
-                found=typed,
-                score=100,
-                status=MatchStatus.MATCH,
-                notes=("found without a label",),
-            )
+            return _found_unlabelled(FieldName.COMPANY_NAME, typed)
         return _not_found(FieldName.COMPANY_NAME, typed)
     found = company_key(candidate.text)
     if candidate.confidence < SURE_CONFIDENCE:
@@ -156,14 +161,7 @@ def _registration_number(reading: Reading, typed: str, country: str) -> FieldMat
             )
     if wanted and wanted in registration.fold(reading.text.replace("\n", " ")):
         # Printed, but not where a label led us (e.g. on the back, or an unusual layout).
-        return FieldMatch(
-            field=FieldName.REGISTRATION_NUMBER,
-            submitted=typed,
-            found=typed,
-            score=100,
-            status=MatchStatus.MATCH,
-            notes=(*notes, "found without a label"),
-        )
+        return _found_unlabelled(FieldName.REGISTRATION_NUMBER, typed, notes)
     if candidate is None:
         return _not_found(FieldName.REGISTRATION_NUMBER, typed, notes=notes)
     score = round(fuzz.ratio(wanted, registration.fold(candidate.text)), 1)

@@ -95,9 +95,7 @@ def check_image(data: bytes, side: Side, limits: QualityThresholds) -> SideRepor
         values=measured.values,
         document_quad=measured.quad_normalised,
         skew_deg=measured.values.get("skew_deg"),
-        tamper=tamper.signals(header, decoded, measured.small, limits)
-        if measured.small is not None
-        else (),
+        tamper=tamper.signals(header, decoded, measured.small, limits),
     )
     return SideReport(
         measurements, tuple(findings.judge(side, measured.values, limits)), measured.phash

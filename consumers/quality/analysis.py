@@ -34,11 +34,11 @@ class Outline:
 
 @dataclass
 class Measurements:
+    small: Pixels  # the analysis-size image, reused by the tamper checks
     values: dict[str, float] = field(default_factory=dict)
     outline: Outline | None = None
     phash: int = 0
     quad_normalised: tuple[tuple[float, float], ...] = ()
-    small: Pixels | None = None  # the analysis-size image, reused by the tamper checks
 
 
 def analyse(pixels: Pixels, scale: float) -> Measurements:

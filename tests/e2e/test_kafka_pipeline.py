@@ -11,7 +11,6 @@ import json
 import os
 import random
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -31,7 +30,7 @@ from producers.synthetic import random_spec, write_pair
 from schemas import decode_event
 from schemas.events import DeadLetter, ReviewTask
 from tests.conftest import SmtpServer, stop_process
-from tests.helpers import wait_for
+from tests.helpers import kyb_command, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -55,22 +54,18 @@ def worker_env(
     }
 
 
-def kyb(*args: str) -> list[str]:
-    return [sys.executable, "-m", "pipeline.cli", *args]
-
-
 @pytest.fixture
 def workers(
     worker_env: dict[str, str], tmp_path: Path
 ) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
     created = subprocess.run(
-        kyb("topics", "create"), env=worker_env, capture_output=True, timeout=60
+        kyb_command("topics", "create"), env=worker_env, capture_output=True, timeout=60
     )
     assert created.returncode == 0, created.stderr.decode()
     assert b"created 11 topic(s)" in created.stdout
     procs = {
         stage.name: subprocess.Popen(
-            kyb("worker", stage.name),
+            kyb_command("worker", stage.name),
             env=worker_env,
             stdout=(tmp_path / f"{stage.name}.log").open("wb"),
             stderr=subprocess.STDOUT,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
-import sys
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +22,7 @@ from producers.photos import encode, make_case
 from producers.synthetic import font, random_spec
 from schemas.enums import FieldName, MatchStatus, Recommendation, Side, Site
 from schemas.events import FieldsMatched
-from tests.helpers import application, company, document_ref, submission
+from tests.helpers import application, company, document_ref, run_kyb, submission
 
 SEED = 17
 
@@ -216,31 +214,24 @@ def test_kyb_inspect_with_typed_fields_prints_quality_and_fields(tmp_path: Path)
     front, back = tmp_path / "f.jpg", tmp_path / "b.jpg"
     front.write_bytes(encode(make_case(spec, rng, None)))
     back.write_bytes(encode(make_case(spec, rng, None, side="back")))
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipeline.cli",
-            "inspect",
-            "--front",
-            str(front),
-            "--back",
-            str(back),
-            "--company",
-            spec.company_name,
-            "--regno",
-            spec.registration_number,
-            "--country",
-            "AU",
-            "--city",
-            spec.city,
-            "--state",
-            spec.state_province,
-            "--address",
-            spec.address_line1,
-        ],
-        capture_output=True,
-        text=True,
+    run = run_kyb(
+        "inspect",
+        "--front",
+        str(front),
+        "--back",
+        str(back),
+        "--company",
+        spec.company_name,
+        "--regno",
+        spec.registration_number,
+        "--country",
+        "AU",
+        "--city",
+        spec.city,
+        "--state",
+        spec.state_province,
+        "--address",
+        spec.address_line1,
         timeout=180,
     )
     assert run.returncode == 0, run.stderr

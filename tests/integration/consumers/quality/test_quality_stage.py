@@ -23,7 +23,7 @@ from pipeline.state import InMemoryStateStore
 from producers.photos import Defect, encode, make_case
 from producers.synthetic import random_spec
 from schemas.enums import QualityCode, Side
-from tests.helpers import application, document_ref, submission
+from tests.helpers import application, document_ref, run_kyb, submission
 from tests.unit.consumers.quality.test_decoding import png_bomb
 
 LIMITS = Settings().quality
@@ -155,40 +155,14 @@ def test_kyb_inspect_prints_quality_json_and_exits_2_on_unreadable_files(tmp_pat
     front, back = tmp_path / "f.jpg", tmp_path / "b.jpg"
     front.write_bytes(encode(make_case(spec, rng, None, side="front")))
     back.write_bytes(encode(make_case(spec, rng, Defect.BLUR, side="back")))
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipeline.cli",
-            "inspect",
-            "--front",
-            str(front),
-            "--back",
-            str(back),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = run_kyb("inspect", "--front", str(front), "--back", str(back), timeout=120)
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
     assert result["event_type"] == "QualityChecked"
     assert result["passed"] is False
     assert [(f["code"], f["side"]) for f in result["findings"]] == [("blurry", "back")]
-    missing = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipeline.cli",
-            "inspect",
-            "--front",
-            str(tmp_path / "nope.jpg"),
-            "--back",
-            str(back),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    missing = run_kyb(
+        "inspect", "--front", str(tmp_path / "nope.jpg"), "--back", str(back), timeout=60
     )
     assert missing.returncode == 2
     assert "cannot read the front image" in missing.stderr
