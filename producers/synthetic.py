@@ -185,12 +185,8 @@ def _registration_number(rng: random.Random, country: str, sole: bool) -> str:
     if country == "SG":
         base = f"{rng.randint(1995, 2023)}{digits[:5]}"
         return base + uen.calc_local_company_check_digit(base)
-    if country == "GB":
-        return (
-            rng.choice(("", "", "SC", "NI"))[:2] + digits[: 8 - 2]
-            if rng.random() < 0.2
-            else digits[:8]
-        )
+    if country == "GB":  # 8 digits, or a Scottish / Northern Irish prefix and 6 digits
+        return rng.choice(("SC", "NI")) + digits[:6] if rng.random() < 0.2 else digits[:8]
     if country == "AU":
         base = digits[:8]
         number = base + acn.calc_check_digit(base)
