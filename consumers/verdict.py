@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from consumers.assign.ledger import describe, ledger_for
+from pipeline.errors import RefusedError
 from pipeline.stage import Context
 from pipeline.state import StateStore, update_json
 from schemas import Envelope, decode_event, encode_event
@@ -66,6 +68,9 @@ def load_account(state: StateStore, account_id: str) -> AccountState | None:
 
 
 def handle(event: Envelope, ctx: Context) -> Sequence[Envelope]:
+    if isinstance(event, ReviewDecision):
+        _check_decision(event, ctx)
+
     def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any], list[str]]:
         state = AccountState.model_validate(doc or {})
         key = str(event.event_id)
@@ -80,6 +85,21 @@ def handle(event: Envelope, ctx: Context) -> Sequence[Envelope]:
 
     encoded = update_json(ctx.state, account_key(event.account_id), mutate)
     return [decode_event(raw.encode()) for raw in encoded]
+
+
+def _check_decision(event: ReviewDecision, ctx: Context) -> None:
+    """Only a decision the task ledger accepts is applied (the assign stage checks it too; the
+    ledger's check is idempotent, so whichever stage sees the decision first records it)."""
+    refusal = ledger_for(ctx.state).decide(
+        event.task_id,
+        event.reviewer_id,
+        str(event.event_id),
+        event.account_id,
+        event.queue,
+        ctx.clock().timestamp(),
+    )
+    if refusal is not None:
+        raise RefusedError(f"decision refused ({refusal.value}): {describe(refusal)}")
 
 
 class _Transitions:

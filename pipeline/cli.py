@@ -98,11 +98,14 @@ def _written(stage_name: str) -> list[TopicSpec]:
 
 @reviewers_app.command("load")
 def reviewers_load(path: Annotated[Path, typer.Argument(help="roster.yaml")]) -> None:
-    """Add or update reviewers in Redis from a roster file (open tasks are kept)."""
+    """Add or update reviewers in Redis from a roster file. Open tasks are kept; those of removed
+    or deactivated reviewers go back to the backlog for reassignment."""
+    import time
+
     import redis
     from pydantic import ValidationError
 
-    from consumers.assign.ledger import RedisLedger
+    from consumers.assign.ledger import Ledger
     from consumers.assign.roster import load_roster
     from schemas.catalog import describe_validation_error
 
@@ -113,8 +116,12 @@ def reviewers_load(path: Annotated[Path, typer.Argument(help="roster.yaml")]) ->
         raise _fail(f"no roster file at {path}") from None
     except ValidationError as exc:
         raise _fail(f"invalid roster: {describe_validation_error(exc)}") from None
-    RedisLedger(redis.Redis.from_url(settings.redis_url), settings.key_prefix).load(roster)
-    typer.echo(f"loaded {len(roster.reviewers)} reviewer(s)")
+    ledger = Ledger(redis.Redis.from_url(settings.redis_url), settings.key_prefix)
+    try:
+        put_back = ledger.load(roster, time.time())
+    except redis.RedisError as exc:
+        raise _fail(f"cannot reach Redis at {settings.redis_url}: {exc}") from None
+    typer.echo(f"loaded {len(roster.reviewers)} reviewer(s); {put_back} open task(s) put back")
 
 
 @topics_app.command("create")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import secrets
 import shutil
 import time
 from collections import Counter
@@ -13,18 +14,20 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from consumers.assign.ledger import ledger_for
+from consumers.assign.roster import Reviewer, Roster
 from consumers.verdict import load_account
 from pipeline.documents import DocumentStore
 from pipeline.local_runtime import LocalRuntime
 from pipeline.settings import Settings
-from pipeline.state import InMemoryStateStore
+from pipeline.state import memory_state_store
 from pipeline.topology import STAGES, validate
 from pipeline.wiring import build_processor
 from producers.decisions import SIMULATED_REVIEWER
 from producers.photos import Defect, encode, make_case
 from producers.portal import PortalPublisher
 from producers.synthetic import CertificateSpec, random_spec, with_typo, write_pair
-from schemas.enums import EntityType
+from schemas.enums import EntityType, ReviewQueue
 from schemas.events import NotificationSent, StatusChanged
 
 
@@ -52,6 +55,22 @@ def scenarios(seed: int) -> list[Scenario]:
     ]
 
 
+def demo_roster() -> Roster:
+    """One reviewer for both queues and every country; its console token is random and unused."""
+    return Roster(
+        reviewers=(
+            Reviewer(
+                id="reviewer-1",
+                name="Demo Reviewer",
+                email="reviewer-1@kyb.example",
+                token=secrets.token_urlsafe(24),
+                queues=frozenset(ReviewQueue),
+                max_open=100,
+            ),
+        )
+    )
+
+
 def run(
     workdir: Path, outbox: Path, seed: int = 7, console: Console | None = None
 ) -> list[dict[str, str]]:
@@ -68,7 +87,8 @@ def run(
         retry_backoff_ms=0,
     )
     (workdir / "documents").mkdir(parents=True)
-    state = InMemoryStateStore()
+    state = memory_state_store()
+    ledger_for(state).load(demo_roster(), time.time())
     documents = DocumentStore(settings.document_roots, settings.document_max_bytes)
     runtime = LocalRuntime(
         build_processor(stage, settings, state, documents)

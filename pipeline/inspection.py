@@ -11,7 +11,7 @@ from pipeline.documents import DocumentStore
 from pipeline.publishing import RecordingPublisher
 from pipeline.settings import Settings
 from pipeline.stage import Context, utc_now
-from pipeline.state import InMemoryStateStore
+from pipeline.state import memory_state_store
 from producers.portal import PortalPublisher
 from schemas.events import FieldsMatched, QualityChecked, SubmissionReceived
 
@@ -67,7 +67,7 @@ def inspect_files(
         except ValueError as exc:
             raise InspectionError(str(exc)) from None
         assert isinstance(submitted, SubmissionReceived)
-        ctx = Context("quality", settings, InMemoryStateStore(), documents, clock=utc_now)
+        ctx = Context("quality", settings, memory_state_store(), documents, clock=utc_now)
         [checked] = quality.handle(submitted, ctx)
         if typed is None:
             return checked, None

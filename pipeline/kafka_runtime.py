@@ -72,6 +72,7 @@ class KafkaWorker:
         )
         publisher = KafkaPublisher(self.settings, kafka_producer(self.settings))
         deadline = None if max_seconds is None else time.monotonic() + max_seconds
+        next_tick = time.monotonic() + self.settings.tick_interval_s
         log.info("stage=%s group=%s started", self.stage.name, self.stage.group_id)
         try:
             while not self._stopping.is_set():
@@ -80,6 +81,9 @@ class KafkaWorker:
                 batch = consumer.poll(timeout_ms=self.settings.poll_timeout_ms)
                 if batch:
                     self._process_batch(consumer, publisher, batch)
+                if self.stage.tick is not None and time.monotonic() >= next_tick:
+                    self._tick(publisher)
+                    next_tick = time.monotonic() + self.settings.tick_interval_s
         finally:
             publisher.flush()
             publisher.close()
@@ -90,6 +94,20 @@ class KafkaWorker:
                 self.processed,
                 self.dead_lettered,
             )
+
+    def _tick(self, publisher: KafkaPublisher) -> None:
+        result = self.processor.tick()
+        if not result.outputs:
+            result.acknowledge()
+            return
+        for event in result.outputs:
+            publisher.publish(event)
+        try:
+            publisher.flush()
+        except KafkaError as exc:
+            log.warning("stage=%s periodic outputs not confirmed (%s)", self.stage.name, exc)
+            return  # not acknowledged: the next tick sends them again
+        result.acknowledge()
 
     def _process_batch(
         self, consumer: KafkaConsumer, publisher: KafkaPublisher, batch: dict[TopicPartition, Any]

@@ -11,12 +11,14 @@ from collections.abc import Callable, Iterable
 
 from pipeline.processing import ProcessResult, Source, StageProcessor
 from schemas import Envelope, decode_event, encode_event, topic_for
+from schemas.events import StageMetric
 
 
 class LocalRuntime:
     def __init__(self, processors: Iterable[StageProcessor]) -> None:
+        self._processors = list(processors)
         self._subscribers: dict[str, list[StageProcessor]] = defaultdict(list)
-        for processor in processors:
+        for processor in self._processors:
             for topic in processor.stage.reads:
                 self._subscribers[topic.name].append(processor)
         self._queue: deque[tuple[str, bytes, bytes | None]] = deque()
@@ -34,8 +36,29 @@ class LocalRuntime:
     def publish_raw(self, topic: str, value: bytes, key: bytes | None = None) -> None:
         self._queue.append((topic, value, key))
 
-    def run_until_idle(self, max_records: int = 1_000_000) -> int:
-        """Deliver queued records until none are left; returns how many were delivered."""
+    def run_until_idle(self, max_records: int = 1_000_000, max_ticks: int = 10) -> int:
+        """Deliver queued records, then run the stages' periodic work, until neither produces
+        anything; returns how many records were delivered."""
+        delivered = self._deliver(max_records)
+        for _ in range(max_ticks):
+            if not self.tick():
+                break
+            delivered += self._deliver(max_records)
+        return delivered
+
+    def tick(self) -> int:
+        """Run every stage's periodic work once; returns how many events it published that are
+        work for someone (metrics are reports, not work, so they do not keep the loop going)."""
+        work = 0
+        for processor in self._processors:
+            result = processor.tick()
+            for event in result.outputs:
+                self.publish(event)
+                work += not isinstance(event, StageMetric)
+            result.acknowledge()
+        return work
+
+    def _deliver(self, max_records: int) -> int:
         delivered = 0
         while self._queue:
             if delivered >= max_records:

@@ -17,7 +17,7 @@ from typing import Protocol
 from pydantic import ValidationError
 
 from pipeline.errors import PermanentError, RefusedError
-from pipeline.stage import Context, Stage
+from pipeline.stage import Context, Stage, TickResult
 from schemas import TOPICS_BY_NAME, Envelope, UndecodableEvent, decode_event
 from schemas.catalog import describe_validation_error
 from schemas.enums import DeadLetterReason
@@ -111,6 +111,25 @@ class StageProcessor:
         for middleware in reversed(middlewares):
             call = middleware.wrap(stage, call)
         self._call = call
+
+    def tick(self) -> TickResult:
+        """The stage's periodic work; a failure is logged and retried at the next tick."""
+        if self.stage.tick is None:
+            return TickResult()
+        try:
+            result = self.stage.tick(self.ctx)
+        except Exception:
+            log.exception(
+                "stage=%s periodic work failed; retrying at the next tick", self.stage.name
+            )
+            return TickResult()
+        unexpected = [
+            out.event_type for out in result.outputs if not isinstance(out, self.stage.emits)
+        ]
+        if unexpected:
+            log.error("stage=%s periodic work emitted undeclared %s", self.stage.name, unexpected)
+            return TickResult()
+        return result
 
     def process(self, raw: bytes, source: Source) -> ProcessResult:
         try:

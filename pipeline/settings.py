@@ -101,8 +101,13 @@ class Settings(BaseSettings):
     ocr_languages_china: str = "chi_sim+eng"
 
     # --- review
-    default_reviewer_id: str = "reviewer-1"
     review_business_days: int = Field(default=3, ge=1)
+    review_idle_reassign_s: float = Field(
+        default=8 * 3600, gt=0, description="reassign a task its reviewer has not decided by then"
+    )
+    tick_interval_s: float = Field(
+        default=5.0, gt=0, description="periodic work: backlog, idle reassignment, SLA breaches"
+    )
 
     # --- email
     mail_transport: Literal["smtp", "outbox"] = "smtp"

@@ -49,6 +49,23 @@ class Context:
 Handler = Callable[[Any, Context], Sequence[Envelope]]
 
 
+def _nothing() -> None:
+    """Default acknowledgement: nothing to confirm."""
+
+
+@dataclass(frozen=True)
+class TickResult:
+    """What a stage's periodic work produced. The runtime publishes `outputs`, waits until the
+    broker has them, then calls `acknowledge` (so the stage may forget them)."""
+
+    outputs: Sequence[Envelope] = ()
+    acknowledge: Callable[[], None] = _nothing
+
+
+#: Periodic work with no input event (backlog, idle reassignment, SLA); like arq's cron jobs.
+Ticker = Callable[[Context], TickResult]
+
+
 @dataclass(frozen=True)
 class Stage:
     name: str
@@ -58,6 +75,7 @@ class Stage:
     handler: Handler
     description: str
     cpu_bound: bool = False
+    tick: Ticker | None = None  # run every `settings.tick_interval_s` by each worker
 
     @property
     def group_id(self) -> str:

@@ -1,4 +1,4 @@
-"""Per-account state shared by the workers of a stage: Redis in production, a dict for local runs.
+"""Per-account state shared by the workers of a stage: Redis in production, fakeredis locally.
 
 The interface is deliberately small; anything that must be atomic goes through `update`,
 a read-modify-write that either applies completely or retries against the newer value.
@@ -7,11 +7,10 @@ a read-modify-write that either applies completely or retries against the newer 
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
+import fakeredis
 import redis
 
 T = TypeVar("T")
@@ -45,73 +44,6 @@ def update_json(store: StateStore, key: str, mutate: Callable[[Any], tuple[Any, 
 def get_json(store: StateStore, key: str) -> Any:
     raw = store.get(key)
     return None if raw is None else json.loads(raw)
-
-
-class InMemoryStateStore:
-    """Thread-safe dict; expiry is honoured lazily. For the local runtime and unit tests."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._values: dict[str, str] = {}
-        self._lists: dict[str, list[str]] = {}
-        self._expiry: dict[str, float] = {}
-        self._lock = threading.RLock()
-        self._clock = clock
-
-    def _live(self, key: str) -> bool:
-        deadline = self._expiry.get(key)
-        if deadline is not None and self._clock() >= deadline:
-            self._values.pop(key, None)
-            self._expiry.pop(key, None)
-        return key in self._values
-
-    def _put(self, key: str, value: str, ttl_s: int | None) -> None:
-        self._values[key] = value
-        if ttl_s is None:
-            self._expiry.pop(key, None)
-        else:
-            self._expiry[key] = self._clock() + ttl_s
-
-    def get(self, key: str) -> str | None:
-        with self._lock:
-            return self._values[key] if self._live(key) else None
-
-    def set(self, key: str, value: str, ttl_s: int | None = None) -> None:
-        with self._lock:
-            self._put(key, value, ttl_s)
-
-    def set_if_absent(self, key: str, value: str, ttl_s: int | None = None) -> bool:
-        with self._lock:
-            if self._live(key):
-                return False
-            self._put(key, value, ttl_s)
-            return True
-
-    def delete(self, *keys: str) -> None:
-        with self._lock:
-            for key in keys:
-                self._values.pop(key, None)
-                self._lists.pop(key, None)
-                self._expiry.pop(key, None)
-
-    def update(self, key: str, mutate: Mutation[T]) -> T:
-        with self._lock:
-            new, result = mutate(self.get(key))
-            if new is None:
-                self.delete(key)
-            else:
-                self._put(key, new, None)
-            return result
-
-    def append(self, key: str, value: str) -> None:
-        with self._lock:
-            self._lists.setdefault(key, []).append(value)
-
-    def items(self, key: str) -> list[str]:
-        with self._lock:
-            return list(self._lists.get(key, []))
-
-    def ping(self) -> bool:
-        return True
 
 
 class RedisStateStore:
@@ -170,3 +102,13 @@ class RedisStateStore:
 
     def ping(self) -> bool:
         return bool(self.client.ping())
+
+
+def memory_state_store(prefix: str = "kyb:") -> RedisStateStore:
+    """An in-process Redis (fakeredis, with Lua) for the local runtime and unit tests.
+
+    Being the same protocol, it runs the very same Lua scripts as production, so the atomic
+    assignment logic has one implementation instead of a hand-written twin.
+    """
+    client = fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True)
+    return RedisStateStore(client, prefix)

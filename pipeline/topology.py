@@ -22,6 +22,7 @@ from schemas.events import (
     QualityChecked,
     ReviewDecision,
     ReviewTask,
+    StageMetric,
     StatusChanged,
     SubmissionReceived,
 )
@@ -47,11 +48,23 @@ STAGES: Final[tuple[Stage, ...]] = (
     ),
     Stage(
         name="assign",
-        reads=(catalog.OCR_MATCHED, catalog.COMPLIANCE_REQUESTED, catalog.REVIEW_DECISIONS),
-        accepts=(FieldsMatched, ComplianceRequested, ReviewDecision),
-        emits=(ReviewTask,),
+        reads=(
+            catalog.SUBMISSIONS,
+            catalog.OCR_MATCHED,
+            catalog.COMPLIANCE_REQUESTED,
+            catalog.REVIEW_DECISIONS,
+        ),
+        accepts=(
+            SubmissionReceived,
+            ComplianceSelectionChanged,
+            FieldsMatched,
+            ComplianceRequested,
+            ReviewDecision,
+        ),
+        emits=(ReviewTask, StageMetric),
         handler=assign.handle,
-        description="Gives each case to a human reviewer.",
+        tick=assign.tick,
+        description="Gives each case to a reviewer with capacity; backlog, idle reassignment, SLA.",
     ),
     Stage(
         name="compliance",

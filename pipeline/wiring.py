@@ -6,13 +6,13 @@ from pipeline.documents import DocumentStore
 from pipeline.processing import Retries, StageProcessor
 from pipeline.settings import Settings
 from pipeline.stage import Context, Stage
-from pipeline.state import InMemoryStateStore, RedisStateStore, StateStore
+from pipeline.state import RedisStateStore, StateStore, memory_state_store
 
 
 def build_state(settings: Settings) -> StateStore:
     if settings.state_backend == "redis":
         return RedisStateStore.from_url(settings.redis_url, settings.key_prefix)
-    return InMemoryStateStore()
+    return memory_state_store()
 
 
 def build_documents(settings: Settings) -> DocumentStore:

@@ -74,7 +74,9 @@ OCR_MATCHED = TopicSpec(
     "kyb.ocr.matched", (FieldsMatched,), description="Typed fields matched against the OCR text."
 )
 REVIEW_TASKS = TopicSpec(
-    "kyb.review.tasks", (ReviewTask,), description="Assigned and cancelled reviewer tasks."
+    "kyb.review.tasks",
+    (ReviewTask,),
+    description="Every change of a review task: assigned, unassigned (moved), cancelled.",
 )
 REVIEW_DECISIONS = TopicSpec(
     "kyb.review.decisions", (ReviewDecision,), description="Reviewers' decisions."

@@ -70,7 +70,8 @@ class ReviewQueue(StrEnum):
 
 class TaskAction(StrEnum):
     ASSIGNED = "assigned"
-    CANCELLED = "cancelled"
+    UNASSIGNED = "unassigned"  # reassigned to someone else, or back in the backlog
+    CANCELLED = "cancelled"  # superseded by a newer submission; nothing to decide
 
 
 class Decision(StrEnum):

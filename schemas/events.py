@@ -154,6 +154,7 @@ class ComplianceSelectionChanged(Envelope):
 class QualityChecked(Envelope):
     event_type: Literal["QualityChecked"] = "QualityChecked"
     application: Application
+    submitted_at: UtcDatetime | None = None  # the review SLA counts from here
     passed: bool
     findings: tuple[QualityFinding, ...] = ()
     measurements: tuple[SideMeasurements, ...] = ()
@@ -162,7 +163,9 @@ class QualityChecked(Envelope):
 class FieldsMatched(Envelope):
     event_type: Literal["FieldsMatched"] = "FieldsMatched"
     application: Application
+    submitted_at: UtcDatetime | None = None
     quality_findings: tuple[QualityFinding, ...] = ()
+    measurements: tuple[SideMeasurements, ...] = ()  # picture sizes and tamper signals
     fields: tuple[FieldMatch, ...]
     recommendation: Recommendation
     reasons: tuple[str, ...] = ()
@@ -176,20 +179,33 @@ class ComplianceRequested(Envelope):
     trigger: Literal["submission", "selection_changed"]
 
 
+class TaskHistoryEntry(Model):
+    at: UtcDatetime
+    action: Annotated[str, Field(min_length=1, max_length=40)]  # created, assigned, unassigned…
+    reviewer_id: str = ""
+    reason: Annotated[str, Field(max_length=300)] = ""
+
+
 class ReviewTask(Envelope):
+    """A task's latest change. `reviewer_id` is the new owner (assigned) or the one who lost it
+    (unassigned: reassigned elsewhere or put back; cancelled: superseded)."""
+
     event_type: Literal["ReviewTask"] = "ReviewTask"
     task_id: Identifier
     action: TaskAction = TaskAction.ASSIGNED
     queue: ReviewQueue
     reviewer_id: Identifier
-    priority: Annotated[int, Field(ge=0, le=9)] = 5
+    assignment: Annotated[int, Field(ge=0)] = 1  # how many times the task has been given out
+    priority: Annotated[int, Field(ge=0, le=9)] = 5  # 0 is the most urgent
     assigned_at: UtcDatetime
     due_at: UtcDatetime
     application: Application
     quality_findings: tuple[QualityFinding, ...] = ()
+    measurements: tuple[SideMeasurements, ...] = ()
     fields: tuple[FieldMatch, ...] = ()
     recommendation: Recommendation | None = None
     reasons: tuple[str, ...] = ()
+    history: tuple[TaskHistoryEntry, ...] = ()
 
 
 class ReviewDecision(Envelope):
@@ -293,4 +309,5 @@ __all__ = [
     "StatusChanged",
     "SubmissionReceived",
     "TamperSignal",
+    "TaskHistoryEntry",
 ]

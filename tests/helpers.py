@@ -12,9 +12,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
+from consumers.assign import TaskSpec, task_id
+from consumers.assign.ledger import ledger_for
+from consumers.assign.roster import Roster
 from pipeline.documents import sha256_file
-from schemas import DocumentRef
-from schemas.enums import Side
+from pipeline.state import StateStore
+from schemas import DocumentRef, Envelope
+from schemas.enums import ReviewQueue, Side
 from schemas.events import Application, CompanyDetails, SubmissionReceived
 
 T = TypeVar("T")
@@ -99,3 +103,62 @@ def submission(account_id: str = "acct-1", **overrides: object) -> SubmissionRec
         "application": application(),
     }
     return SubmissionReceived.model_validate(values | overrides)
+
+
+def roster(**people: dict[str, object]) -> Roster:
+    """A roster; each keyword is a reviewer id with its fields (defaults: both queues, any
+    country, 20 open tasks, token "t-<id>")."""
+    return Roster.model_validate(
+        {
+            "reviewers": [
+                {
+                    "id": name,
+                    "name": name.title(),
+                    "email": f"{name}@kyb.example",
+                    "token": f"t-{name}",
+                    "queues": ["identity", "compliance"],
+                }
+                | fields
+                for name, fields in people.items()
+            ]
+        }
+    )
+
+
+def open_review_task(
+    state: StateStore, cause: SubmissionReceived, queue: ReviewQueue, reviewer: str = "r"
+) -> str:
+    """Put `reviewer` on the roster and give them the task for `cause`'s submission."""
+    ledger = ledger_for(state)
+    now = time.time()
+    ledger.load(roster(**{reviewer: {}}), now)
+    tid = task_id(cause.submission_id, queue)
+    spec = TaskSpec(
+        account_id=cause.account_id,
+        submission_id=cause.submission_id,
+        application=cause.application,
+    )
+    ledger.open(
+        tid,
+        queue,
+        cause.application.registered_country,
+        now + 3 * 86400,
+        now,
+        spec.model_dump_json(),
+        cause.account_id,
+        cause.submission_id,
+        cause=f"test-{uuid.uuid4()}",
+    )
+    return tid
+
+
+def followed_by(cause: Envelope, cls: type[T], **fields: object) -> T:
+    """An event of the same account and submission as `cause`."""
+    return cls(
+        event_id=uuid.uuid4(),
+        occurred_at=cause.occurred_at,
+        account_id=cause.account_id,
+        submission_id=cause.submission_id,
+        producer="test",
+        **fields,
+    )

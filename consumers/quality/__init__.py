@@ -66,6 +66,7 @@ def handle(event: SubmissionReceived, ctx: Context) -> list[QualityChecked]:
             QualityChecked,
             event,
             application=event.application,
+            submitted_at=event.occurred_at,
             passed=not any(f.blocking for f in all_findings),
             findings=tuple(all_findings),
             measurements=tuple(report.measurements for report in reports.values()),

@@ -8,13 +8,13 @@ import pytest
 from pipeline.documents import DocumentStore
 from pipeline.settings import Settings
 from pipeline.stage import Context
-from pipeline.state import InMemoryStateStore
+from pipeline.state import memory_state_store
 
 
 @pytest.fixture
 def ctx_for(tmp_path: Path):  # type: ignore[no-untyped-def]
     """Build a context for a named stage sharing one in-memory state and document root."""
-    state = InMemoryStateStore()
+    state = memory_state_store()
     settings = Settings(
         document_roots=[tmp_path], mail_transport="outbox", outbox_dir=tmp_path / "outbox"
     )

@@ -3,9 +3,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
+
 from consumers import verdict
+from consumers.assign.ledger import ledger_for
+from pipeline.errors import RefusedError
 from pipeline.stage import Context
-from schemas import Envelope
 from schemas.enums import (
     Decision,
     NotificationTemplate,
@@ -21,35 +24,29 @@ from schemas.events import (
     StatusChanged,
     SubmissionReceived,
 )
-from tests.helpers import submission
+from tests.helpers import followed_by, open_review_task, roster, submission
 
-
-def follow(cause: SubmissionReceived, cls: type[Envelope], **fields: Any) -> Any:
-    return cls(
-        event_id=uuid.uuid4(),
-        occurred_at=cause.occurred_at,
-        account_id=cause.account_id,
-        submission_id=cause.submission_id,
-        producer="test",
-        **fields,
-    )
+follow = followed_by
 
 
 def decision(
+    ctx: Context,
     cause: SubmissionReceived,
     outcome: Decision,
     queue: ReviewQueue = ReviewQueue.IDENTITY,
     reasons: tuple[ReasonCode, ...] = (ReasonCode.DOCUMENTS_CONSISTENT,),
+    reviewer: str = "r",
 ) -> ReviewDecision:
+    """A decision on a task that really is open and assigned to `reviewer`."""
     return follow(
         cause,
         ReviewDecision,
-        task_id="t",
+        task_id=open_review_task(ctx.state, cause, queue, reviewer),
         queue=queue,
-        reviewer_id="r",
+        reviewer_id=reviewer,
         decision=outcome,
         reason_codes=reasons,
-    )  # type: ignore[no-any-return]
+    )
 
 
 def changes(outputs: Any) -> list[tuple[str, str | None, str]]:
@@ -69,7 +66,7 @@ def test_approval_verifies_and_upgrades_the_account(ctx_for) -> None:  # type: i
     assert changes(out) == [("identity", None, "submitted")]
     assert mails(out) == [NotificationTemplate.RECEIVED]
     verdict.handle(follow(sub, QualityChecked, application=sub.application, passed=True), ctx)
-    out = verdict.handle(decision(sub, Decision.APPROVE), ctx)
+    out = verdict.handle(decision(ctx, sub, Decision.APPROVE), ctx)
     assert changes(out) == [
         ("identity", "checking", "verified"),
         ("account_type", "individual", "enterprise"),
@@ -112,7 +109,9 @@ def test_compliance_decision_is_tracked_apart_from_identity(ctx_for) -> None:  #
     sub = submission()
     verdict.handle(sub, ctx)
     out = verdict.handle(
-        decision(sub, Decision.REJECT, ReviewQueue.COMPLIANCE, (ReasonCode.COMPLIANCE_RESTRICTED,)),
+        decision(
+            ctx, sub, Decision.REJECT, ReviewQueue.COMPLIANCE, (ReasonCode.COMPLIANCE_RESTRICTED,)
+        ),
         ctx,
     )
     assert changes(out) == [("compliance", "not_required", "rejected")]
@@ -126,4 +125,36 @@ def test_events_of_an_older_submission_are_ignored(ctx_for) -> None:  # type: ig
     old, new = submission(), submission()
     verdict.handle(old, ctx)
     verdict.handle(new, ctx)
-    assert verdict.handle(decision(old, Decision.APPROVE), ctx) == []
+    assert verdict.handle(decision(ctx, old, Decision.APPROVE), ctx) == []
+
+
+def test_refused_decisions_are_never_applied(ctx_for) -> None:  # type: ignore[no-untyped-def]
+    ctx = ctx_for("verdict")
+    sub = submission()
+    verdict.handle(sub, ctx)
+    approve = decision(ctx, sub, Decision.APPROVE, reviewer="ana")
+    cases = {
+        "unknown_reviewer": approve.model_copy(
+            update={"event_id": uuid.uuid4(), "reviewer_id": "mallory"}
+        ),
+        "unknown_task": approve.model_copy(update={"event_id": uuid.uuid4(), "task_id": "nope"}),
+    }
+    ledger_for(ctx.state).load(roster(ana={}, bo={}), 0)
+    cases["not_assigned"] = approve.model_copy(
+        update={"event_id": uuid.uuid4(), "reviewer_id": "bo"}
+    )
+    for reason, event in cases.items():
+        with pytest.raises(RefusedError, match=reason):
+            verdict.handle(event, ctx)
+    assert changes(verdict.handle(approve, ctx))[0] == ("identity", "submitted", "verified")
+    assert changes(verdict.handle(approve, ctx))[0] == (
+        "identity",
+        "submitted",
+        "verified",
+    )  # replay
+    second = approve.model_copy(update={"event_id": uuid.uuid4(), "decision": Decision.REJECT})
+    with pytest.raises(RefusedError, match="already_decided"):
+        verdict.handle(second, ctx)
+    account = verdict.load_account(ctx.state, sub.account_id)
+    assert account is not None
+    assert account.identity == "verified"

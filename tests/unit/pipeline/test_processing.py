@@ -13,7 +13,7 @@ from pipeline.errors import PermanentError, RefusedError
 from pipeline.processing import Retries, Source, StageProcessor
 from pipeline.settings import Settings
 from pipeline.stage import Context, Stage
-from pipeline.state import InMemoryStateStore
+from pipeline.state import memory_state_store
 from schemas import Envelope, catalog, encode_event
 from schemas.enums import DeadLetterReason
 from schemas.events import DeadLetter, QualityChecked, SubmissionReceived
@@ -31,7 +31,7 @@ def make(handler, tmp_path: Path, attempts: int = 3) -> StageProcessor:  # type:
         handler,
         "test stage",
     )
-    ctx = Context("probe", Settings(), InMemoryStateStore(), DocumentStore([tmp_path], 100))
+    ctx = Context("probe", Settings(), memory_state_store(), DocumentStore([tmp_path], 100))
     return StageProcessor(
         stage,
         ctx,

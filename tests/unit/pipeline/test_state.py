@@ -1,4 +1,5 @@
-"""The in-memory and the Redis store must behave alike; the Redis cases use a real server."""
+"""The in-process (fakeredis) and the Redis store must behave alike; the Redis cases use a real
+server."""
 
 from __future__ import annotations
 
@@ -6,13 +7,13 @@ import threading
 
 import pytest
 
-from pipeline.state import InMemoryStateStore, RedisStateStore, StateStore, get_json, update_json
+from pipeline.state import RedisStateStore, StateStore, get_json, memory_state_store, update_json
 
 
 @pytest.fixture(params=["memory", "redis"])
 def store(request: pytest.FixtureRequest) -> StateStore:
     if request.param == "memory":
-        return InMemoryStateStore()
+        return memory_state_store()
     redis_store: RedisStateStore = request.getfixturevalue("redis_store")
     return redis_store
 
@@ -54,17 +55,6 @@ def test_update_returning_none_deletes(store: StateStore) -> None:
     store.set("gone", "x")
     assert store.update("gone", lambda old: (None, old)) == "x"
     assert store.get("gone") is None
-
-
-def test_memory_ttl_expires() -> None:
-    now = [0.0]
-    store = InMemoryStateStore(clock=lambda: now[0])
-    store.set("t", "v", ttl_s=10)
-    now[0] = 9.9
-    assert store.get("t") == "v"
-    now[0] = 10.0
-    assert store.get("t") is None
-    assert store.set_if_absent("t", "again") is True
 
 
 def test_redis_keys_carry_the_prefix(redis_store: RedisStateStore) -> None:

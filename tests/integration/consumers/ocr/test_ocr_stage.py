@@ -17,7 +17,7 @@ from consumers import ocr, quality
 from pipeline.documents import DocumentStore
 from pipeline.settings import Settings
 from pipeline.stage import Context
-from pipeline.state import InMemoryStateStore
+from pipeline.state import memory_state_store
 from producers.photos import encode, make_case
 from producers.synthetic import font, random_spec
 from schemas.enums import FieldName, MatchStatus, Recommendation, Side, Site
@@ -48,11 +48,11 @@ def run_stage(
     app = application(docs, site=site.value, registered_country=country, company=company(**typed))
     clock = lambda: datetime(2026, 11, 26, tzinfo=UTC)  # noqa: E731
     [checked] = quality.handle(
-        submission(application=app), Context("quality", config, InMemoryStateStore(), store, clock)
+        submission(application=app), Context("quality", config, memory_state_store(), store, clock)
     )
     if force_pass:  # as if the photo had somehow passed quality
         checked = checked.model_copy(update={"passed": True, "findings": ()})
-    found = ocr.handle(checked, Context("ocr", config, InMemoryStateStore(), store, clock))
+    found = ocr.handle(checked, Context("ocr", config, memory_state_store(), store, clock))
     return found[0] if found else None
 
 

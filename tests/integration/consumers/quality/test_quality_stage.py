@@ -19,7 +19,7 @@ from consumers.quality import check_image
 from pipeline.documents import DocumentStore
 from pipeline.settings import Settings
 from pipeline.stage import Context
-from pipeline.state import InMemoryStateStore
+from pipeline.state import memory_state_store
 from producers.photos import Defect, encode, make_case
 from producers.synthetic import random_spec
 from schemas.enums import QualityCode, Side
@@ -125,7 +125,7 @@ def test_same_picture_on_both_sides_is_refused(tmp_path: Path) -> None:
     ctx = Context(
         "quality",
         Settings(document_roots=[tmp_path]),
-        InMemoryStateStore(),
+        memory_state_store(),
         DocumentStore([tmp_path], 50_000_000),
     )
     [checked] = quality.handle(submission(application=application(docs)), ctx)
