@@ -204,9 +204,10 @@ if not t[1] then return 'unknown_task' end
 if t[3] == event then return 'replay' end
 if t[4] ~= account or t[5] ~= queue then return 'unknown_task' end
 if redis.call('SISMEMBER', P .. 'reviewers', reviewer) == 0 then return 'unknown_reviewer' end
+if t[2] ~= reviewer then return 'not_assigned' end
 if t[1] == 'cancelled' then return 'cancelled' end
 if t[1] == 'decided' then return 'already_decided' end
-if t[1] ~= 'open' or t[2] ~= reviewer then return 'not_assigned' end
+if t[1] ~= 'open' then return 'not_assigned' end
 take_back(task)
 redis.call('HSET', key, 'decision_event', event, 'decided_at', now)
 if tonumber(now) > tonumber(t[6]) and redis.call('HGET', key, 'breached') ~= '1' then

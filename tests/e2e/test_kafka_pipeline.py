@@ -28,6 +28,7 @@ from producers.decisions import DecisionPublisher, simulated_decision
 from producers.portal import PortalPublisher
 from producers.synthetic import random_spec, write_pair
 from schemas import decode_event
+from schemas.enums import TaskAction
 from schemas.events import DeadLetter, ReviewTask
 from tests.conftest import SmtpServer, stop_process
 from tests.helpers import kyb_command, wait_for
@@ -63,6 +64,18 @@ def workers(
     )
     assert created.returncode == 0, created.stderr.decode()
     assert b"created 11 topic(s)" in created.stdout
+    roster = tmp_path / "roster.yaml"
+    roster.write_text(
+        "reviewers:\n  - {id: rev-e2e, name: E2E Reviewer, email: rev@kyb.example, token: t-e2e,"
+        " queues: [identity, compliance]}\n"
+    )
+    loaded = subprocess.run(
+        kyb_command("reviewers", "load", str(roster)),
+        env=worker_env,
+        capture_output=True,
+        timeout=60,
+    )
+    assert loaded.returncode == 0, loaded.stderr.decode()
     procs = {
         stage.name: subprocess.Popen(
             kyb_command("worker", stage.name),
@@ -98,6 +111,8 @@ class AutoReviewer(threading.Thread):
                 for record in records:
                     task = decode_event(record.value)
                     assert isinstance(task, ReviewTask)
+                    if task.action is not TaskAction.ASSIGNED:
+                        continue
                     self.tasks.append(task)
                     decisions.decide(task, *simulated_decision(task), note="e2e test reviewer")
             consumer.commit()
