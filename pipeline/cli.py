@@ -6,7 +6,7 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -102,26 +102,122 @@ def reviewers_load(path: Annotated[Path, typer.Argument(help="roster.yaml")]) ->
     or deactivated reviewers go back to the backlog for reassignment."""
     import time
 
-    import redis
     from pydantic import ValidationError
 
-    from consumers.assign.ledger import Ledger
     from consumers.assign.roster import load_roster
     from schemas.catalog import describe_validation_error
 
-    settings = get_settings()
     try:
         roster = load_roster(path)
     except FileNotFoundError:
         raise _fail(f"no roster file at {path}") from None
     except ValidationError as exc:
         raise _fail(f"invalid roster: {describe_validation_error(exc)}") from None
-    ledger = Ledger(redis.Redis.from_url(settings.redis_url), settings.key_prefix)
+    put_back = _reviewer_ledger().load(roster, time.time())
+    typer.echo(f"loaded {len(roster.reviewers)} reviewer(s); {put_back} open task(s) put back")
+
+
+def _reviewer_ledger() -> Any:
+    """The ledger in Redis (the roster lives there); a clear error when Redis is unreachable."""
+    import redis
+
+    from consumers.assign.ledger import Ledger
+
+    settings = get_settings()
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
     try:
-        put_back = ledger.load(roster, time.time())
+        client.ping()
     except redis.RedisError as exc:
         raise _fail(f"cannot reach Redis at {settings.redis_url}: {exc}") from None
-    typer.echo(f"loaded {len(roster.reviewers)} reviewer(s); {put_back} open task(s) put back")
+    return Ledger(client, settings.key_prefix)
+
+
+def _open_feed() -> Any:
+    """The review topics, read up to now; a clear error when the broker or topics are missing."""
+    from kafka.errors import KafkaError
+
+    from producers.review.feed import TaskFeed
+    from producers.review.inbox import Inbox
+
+    settings = get_settings()
+    try:
+        feed = TaskFeed(settings, Inbox())
+        feed.catch_up()
+    except (LookupError, KafkaError, TimeoutError) as exc:
+        where = settings.bootstrap_servers
+        raise _fail(f"cannot read the review topics at {where}: {exc}") from None
+    return feed
+
+
+@app.command()
+def review(
+    reviewer: Annotated[str, typer.Option("--reviewer", help="Your reviewer id (roster).")],
+    exit_when_idle: Annotated[
+        bool, typer.Option(help="Stop when no task is open instead of waiting.")
+    ] = False,
+) -> None:
+    """Work through your open review tasks in the terminal, one at a time."""
+    from pipeline.publishing import KafkaPublisher
+    from producers.decisions import DecisionPublisher
+    from producers.review.terminal import prompt, review_loop
+
+    settings = get_settings()
+    logs.configure("WARNING")
+    if reviewer not in _reviewer_ledger().reviewer_ids():
+        raise _fail(f"unknown reviewer {reviewer!r}: not on the roster (see `kyb reviewers load`)")
+    feed = _open_feed()
+    publisher = KafkaPublisher(settings)
+    console = Console()
+    try:
+        review_loop(
+            reviewer,
+            feed,
+            DecisionPublisher(publisher),
+            prompt(console),
+            console,
+            exit_when_idle=exit_when_idle,
+        )
+    finally:
+        feed.close()
+        publisher.close()
+
+
+@app.command("console")
+def console_command(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+) -> None:
+    """Serve the reviewers' web console (sign in with your roster token)."""
+    import threading
+
+    import uvicorn
+
+    from pipeline.publishing import KafkaPublisher
+    from pipeline.wiring import build_documents
+    from producers.decisions import DecisionPublisher
+    from producers.review.console import ConsoleState, create_app
+
+    settings = get_settings()
+    logs.configure(settings.log_level)
+    ledger = _reviewer_ledger()
+    feed = _open_feed()
+    follower = threading.Thread(target=feed.follow, name="task-feed", daemon=True)
+    follower.start()
+    publisher = KafkaPublisher(settings)
+    state = ConsoleState(
+        inbox=feed.inbox,
+        documents=build_documents(settings),
+        decisions=DecisionPublisher(publisher),
+        reviewer_for_token_hash=ledger.reviewer_by_token_hash,
+        secure_cookies=settings.console_secure_cookies,
+    )
+    try:
+        uvicorn.run(create_app(state), host=host, port=port, access_log=False, log_level="warning")
+    finally:
+        feed.stop()
+        follower.join(5)
+        feed.close()
+        publisher.close()
 
 
 @topics_app.command("create")

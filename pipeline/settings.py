@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     review_idle_reassign_s: float = Field(
         default=8 * 3600, gt=0, description="reassign a task its reviewer has not decided by then"
     )
+    console_secure_cookies: bool = Field(
+        default=False, description="set behind HTTPS: the console's session cookie is Secure"
+    )
     tick_interval_s: float = Field(
         default=5.0, gt=0, description="periodic work: backlog, idle reassignment, SLA breaches"
     )

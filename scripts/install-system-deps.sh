@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages kyb-pipeline needs (tesseract with English + Simplified Chinese
-# data, TTF fonts (Latin + CJK) for the synthetic certificates) when missing. Idempotent.
+# data, TTF fonts (Latin + CJK) for the synthetic certificates, Redis, and Chromium for the
+# reviewer console's browser test) when missing. Idempotent.
 set -euo pipefail
 
 missing=()
@@ -14,6 +15,7 @@ done
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -18,8 +18,8 @@ from consumers.assign.roster import Roster
 from pipeline.documents import sha256_file
 from pipeline.state import StateStore
 from schemas import DocumentRef, Envelope
-from schemas.enums import ReviewQueue, Side
-from schemas.events import Application, CompanyDetails, SubmissionReceived
+from schemas.enums import ReviewQueue, Side, TaskAction
+from schemas.events import Application, CompanyDetails, ReviewTask, SubmissionReceived
 
 T = TypeVar("T")
 
@@ -162,3 +162,31 @@ def followed_by(cause: Envelope, cls: type[T], **fields: object) -> T:
         producer="test",
         **fields,
     )
+
+
+def review_task(
+    cause: SubmissionReceived,
+    reviewer: str = "ana",
+    action: TaskAction = TaskAction.ASSIGNED,
+    assignment: int = 1,
+    due_at: datetime | None = None,
+    queue: ReviewQueue = ReviewQueue.IDENTITY,
+    **fields: object,
+) -> ReviewTask:
+    """A ReviewTask as the assign stage would publish it for `cause`'s submission."""
+    values: dict[str, object] = {
+        "event_id": uuid.uuid4(),
+        "occurred_at": cause.occurred_at,
+        "account_id": cause.account_id,
+        "submission_id": cause.submission_id,
+        "producer": "assign",
+        "task_id": task_id(cause.submission_id, queue),
+        "action": action,
+        "queue": queue,
+        "reviewer_id": reviewer,
+        "assignment": assignment,
+        "assigned_at": cause.occurred_at,
+        "due_at": due_at or datetime(2026, 11, 25, 9, 0, tzinfo=UTC),
+        "application": cause.application,
+    }
+    return ReviewTask.model_validate(values | fields)

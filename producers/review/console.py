@@ -1,0 +1,273 @@
+"""`kyb console`: the reviewers' web app (Starlette, Jinja2 autoescaped templates).
+
+A reviewer signs in with the per-reviewer token from the roster (only its sha256 is stored, in
+Redis) and sees only their own open tasks, ordered by due time with an SLA countdown. A task page
+shows both document images side by side with the OCR word boxes of each matched field drawn over
+them, the field table, the quality and tamper signals, and the decision form. Images are served
+only to the reviewer who owns the task, read through the document store (allowed roots, sha256
+checked). Sessions live in memory; every form carries a per-session CSRF token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from PIL import Image
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from pipeline.documents import DocumentError, DocumentStore
+from producers.decisions import DecisionPublisher
+from producers.review.inbox import Inbox
+from producers.review.terminal import REASONS, due_text
+from schemas.enums import Decision, MatchStatus, ReasonCode, Side
+from schemas.events import ReviewTask
+
+log = logging.getLogger(__name__)
+
+COOKIE = "kyb_session"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self'; frame-ancestors 'none'; "
+    "form-action 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+@dataclass
+class Session:
+    reviewer_id: str
+    csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+
+
+@dataclass
+class ConsoleState:
+    """What the web app works with; built by the CLI, or by a test."""
+
+    inbox: Inbox
+    documents: DocumentStore
+    decisions: DecisionPublisher
+    reviewer_for_token_hash: Callable[[str], str | None]
+    secure_cookies: bool = False
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    sessions: dict[str, Session] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_templates = Environment(
+    loader=PackageLoader("producers.review", "templates"),
+    autoescape=select_autoescape(["html", "j2"], default=True),
+)
+
+
+def create_app(state: ConsoleState) -> Starlette:
+    def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        html = _templates.get_template(name).render(**context)
+        return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+    def session_of(request: Request) -> Session | None:
+        with state.lock:
+            return state.sessions.get(request.cookies.get(COOKIE, ""))
+
+    def to_login() -> Response:
+        return RedirectResponse("/", status_code=303, headers=SECURITY_HEADERS)
+
+    async def index(request: Request) -> Response:
+        if session_of(request):
+            return RedirectResponse("/tasks", status_code=303)
+        return page("login.html.j2")
+
+    async def login(request: Request) -> Response:
+        form = await request.form()
+        token = str(form.get("token", ""))
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        reviewer_id = state.reviewer_for_token_hash(digest) if token else None
+        if reviewer_id is None:
+            log.warning("console: a sign-in with an unknown token was refused")
+            return page("login.html.j2", 401, error="Unknown or inactive reviewer token.")
+        session_id = secrets.token_urlsafe(32)
+        with state.lock:
+            state.sessions[session_id] = Session(reviewer_id)
+        response = RedirectResponse("/tasks", status_code=303)
+        response.set_cookie(
+            COOKIE,
+            session_id,
+            httponly=True,
+            samesite="strict",
+            secure=state.secure_cookies,
+            max_age=12 * 3600,
+        )
+        return response
+
+    async def logout(request: Request) -> Response:
+        session = session_of(request)
+        form = await request.form()
+        if session and secrets.compare_digest(str(form.get("csrf", "")), session.csrf):
+            with state.lock:
+                state.sessions.pop(request.cookies.get(COOKIE, ""), None)
+        response = to_login()
+        response.delete_cookie(COOKIE)
+        return response
+
+    async def tasks(request: Request) -> Response:
+        session = session_of(request)
+        if session is None:
+            return to_login()
+        now = state.clock()
+        rows = [
+            {"task": task, "due": due_text(task, now), "overdue": task.due_at < now}
+            for task in state.inbox.open_tasks(session.reviewer_id)
+        ]
+        notice = request.query_params.get("sent", "")
+        return page(
+            "tasks.html.j2", reviewer=session.reviewer_id, rows=rows, session=session, sent=notice
+        )
+
+    async def task_page(request: Request) -> Response:
+        session = session_of(request)
+        if session is None:
+            return to_login()
+        task = state.inbox.task(session.reviewer_id, request.path_params["task_id"])
+        if task is None:
+            return page("missing.html.j2", 404, reviewer=session.reviewer_id, session=session)
+        now = state.clock()
+        return page(
+            "task.html.j2",
+            reviewer=session.reviewer_id,
+            session=session,
+            task=task,
+            due=due_text(task, now),
+            overdue=task.due_at < now,
+            sides=[
+                _side_view(task, doc.side, state.documents) for doc in task.application.documents
+            ],
+            reasons=REASONS,
+            decisions=list(Decision),
+            error=request.query_params.get("error", ""),
+        )
+
+    async def document(request: Request) -> Response:
+        session = session_of(request)
+        if session is None:
+            return Response(status_code=401, headers=SECURITY_HEADERS)
+        task = state.inbox.task(session.reviewer_id, request.path_params["task_id"])
+        try:
+            side = Side(request.path_params["side"])
+        except ValueError:
+            return Response(status_code=404, headers=SECURITY_HEADERS)
+        ref = task.application.document(side) if task else None
+        if ref is None:
+            return Response(status_code=404, headers=SECURITY_HEADERS)
+        try:
+            content = state.documents.read(ref)
+        except DocumentError as exc:
+            log.warning("console: document refused (%s)", type(exc).__name__)
+            return Response(status_code=410, headers=SECURITY_HEADERS)
+        return Response(content, media_type=ref.media_type, headers=SECURITY_HEADERS)
+
+    async def decide(request: Request) -> Response:
+        session = session_of(request)
+        if session is None:
+            return to_login()
+        task_id = request.path_params["task_id"]
+        form = await request.form()
+        if not secrets.compare_digest(str(form.get("csrf", "")), session.csrf):
+            return Response("invalid form token", status_code=403, headers=SECURITY_HEADERS)
+        task = state.inbox.task(session.reviewer_id, task_id)
+        if task is None:
+            return page("missing.html.j2", 404, reviewer=session.reviewer_id, session=session)
+        try:
+            decision = Decision(str(form.get("decision", "")))
+            reasons = tuple(ReasonCode(str(code)) for code in form.getlist("reason"))
+        except ValueError:
+            return RedirectResponse(f"/tasks/{task_id}?error=choose+a+decision", status_code=303)
+        if not reasons:
+            return RedirectResponse(f"/tasks/{task_id}?error=choose+a+reason", status_code=303)
+        note = str(form.get("note", ""))[:2000]
+        state.decisions.decide(task, decision, reasons, note, reviewer_id=session.reviewer_id)
+        state.inbox.mark_decided(task.task_id, session.reviewer_id)
+        return RedirectResponse(f"/tasks?sent={task.task_id}", status_code=303)
+
+    async def health(_: Request) -> Response:
+        return Response("ok")
+
+    static = Path(__file__).with_name("static")
+    return Starlette(
+        routes=[
+            Route("/", index),
+            Route("/login", login, methods=["POST"]),
+            Route("/logout", logout, methods=["POST"]),
+            Route("/tasks", tasks),
+            Route("/tasks/{task_id}", task_page),
+            Route("/tasks/{task_id}/documents/{side}", document),
+            Route("/tasks/{task_id}/decision", decide, methods=["POST"]),
+            Route("/healthz", health),
+            Mount("/static", StaticFiles(directory=static), name="static"),
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class Box:
+    field: str
+    status: str
+    x: int
+    y: int
+    w: int
+    h: int
+
+
+@dataclass(frozen=True)
+class SideView:
+    side: str
+    width: int
+    height: int
+    boxes: tuple[Box, ...]
+    tamper: tuple[str, ...]
+
+
+def _side_view(task: ReviewTask, side: Side, documents: DocumentStore) -> SideView:
+    """One image with the word boxes of the fields OCR found on it."""
+    measured = next((m for m in task.measurements if m.side == side), None)
+    width, height = (measured.width, measured.height) if measured else (None, None)
+    if not width or not height:
+        width, height = _image_size(task, side, documents)
+    boxes = tuple(
+        Box(match.field.value, match.status.value, *match.evidence.box)
+        for match in task.fields
+        if match.evidence is not None
+        and match.evidence.side == side
+        and match.evidence.box is not None
+        and match.status is not MatchStatus.NOT_FOUND
+    )
+    tamper = tuple(
+        f"{signal.name}: {signal.detail or signal.value}"
+        for signal in (measured.tamper if measured else ())
+        if signal.flagged
+    )
+    return SideView(side.value, width, height, boxes, tamper)
+
+
+def _image_size(task: ReviewTask, side: Side, documents: DocumentStore) -> tuple[int, int]:
+    """Read from the image header when quality did not measure it."""
+    ref = task.application.document(side)
+    if ref is None:
+        return 1000, 700
+    try:
+        with Image.open(documents.resolve(ref.uri)) as image:
+            return image.size
+    except (DocumentError, OSError):
+        return 1000, 700
