@@ -1,0 +1,103 @@
+"""`kyb review` as a subprocess against the real broker and Redis: decide from the terminal,
+restart, and see only what is still open; an unknown reviewer gets a clear error."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from datetime import UTC, datetime
+
+import pytest
+import redis
+from kafka import KafkaConsumer
+
+from consumers.assign.ledger import Ledger
+from pipeline.kafka_runtime import consumer_config
+from pipeline.publishing import KafkaPublisher
+from pipeline.settings import Settings
+from schemas import decode_event
+from schemas.enums import Decision, ReasonCode
+from schemas.events import ReviewDecision
+from tests.helpers import kyb_command, review_task, roster, submission, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def env(kafka_broker: str, redis_url: str, redis_prefix: str) -> dict[str, str]:
+    values = os.environ | {
+        "KYB_BOOTSTRAP_SERVERS": kafka_broker,
+        "KYB_REDIS_URL": redis_url,
+        "KYB_KEY_PREFIX": redis_prefix,
+    }
+    created = subprocess.run(kyb_command("topics", "create"), env=values, capture_output=True)
+    assert created.returncode == 0, created.stderr.decode()
+    Ledger(redis.Redis.from_url(redis_url), redis_prefix).load(roster(ana={}, bo={}), 0)
+    return values
+
+
+def review(env: dict[str, str], reviewer: str, answers: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        kyb_command("review", "--reviewer", reviewer, "--exit-when-idle"),
+        env=env | {"COLUMNS": "160"},
+        input=answers,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+
+
+def decisions(settings: Settings, want: int) -> list[ReviewDecision]:
+    consumer = KafkaConsumer("kyb.review.decisions", **consumer_config(settings, None))
+    found: list[ReviewDecision] = []
+
+    def probe() -> bool:
+        for records in consumer.poll(timeout_ms=200).values():
+            found.extend(decode_event(r.value) for r in records)  # type: ignore[misc]
+        return len(found) >= want
+
+    try:
+        wait_for(probe, 30, interval=0, what="decisions")
+    finally:
+        consumer.close()
+    return found
+
+
+def test_decide_in_the_terminal_and_pick_up_after_a_restart(env: dict[str, str]) -> None:
+    settings = Settings(bootstrap_servers=env["KYB_BOOTSTRAP_SERVERS"])
+    first = review_task(submission(), "ana", due_at=datetime(2026, 12, 1, tzinfo=UTC))
+    second = review_task(submission(), "ana", due_at=datetime(2026, 12, 2, tzinfo=UTC))
+    theirs = review_task(submission(), "bo")
+    publisher = KafkaPublisher(settings)
+    for task in (second, theirs, first):
+        publisher.publish(task)
+    publisher.flush()
+
+    run = review(env, "ana", "a\n1\nall consistent\nq\n")
+    assert run.returncode == 0, run.stderr
+    assert "2 open task(s)" in run.stdout
+    assert f"approve sent for {first.task_id}" in run.stdout
+    assert theirs.task_id not in run.stdout
+
+    run = review(env, "ana", "r\n2, 3\nname and number differ\n")  # a restart
+    assert run.returncode == 0, run.stderr
+    assert first.task_id not in run.stdout  # decided: never shown again
+    assert f"reject sent for {second.task_id}" in run.stdout
+    assert "No open tasks for ana." in run.stdout
+
+    sent = decisions(settings, want=2)
+    assert [(d.task_id, d.reviewer_id, d.decision) for d in sent] == [
+        (first.task_id, "ana", Decision.APPROVE),
+        (second.task_id, "ana", Decision.REJECT),
+    ]
+    assert sent[1].reason_codes == (
+        ReasonCode.NAME_MISMATCH,
+        ReasonCode.REGISTRATION_NUMBER_MISMATCH,
+    )
+    assert sent[1].note == "name and number differ"
+
+
+def test_an_unknown_reviewer_gets_a_clear_error(env: dict[str, str]) -> None:
+    run = review(env, "mallory", "")
+    assert run.returncode == 2
+    assert "unknown reviewer 'mallory'" in run.stderr
