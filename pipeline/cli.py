@@ -117,6 +117,16 @@ def reviewers_load(path: Annotated[Path, typer.Argument(help="roster.yaml")]) ->
     typer.echo(f"loaded {len(roster.reviewers)} reviewer(s); {put_back} open task(s) put back")
 
 
+@reviewers_app.command("token")
+def reviewers_token() -> None:
+    """Mint a console token: give the token to the reviewer, put the sha256 in the roster."""
+    from consumers.assign.roster import new_token
+
+    token, digest = new_token()
+    typer.echo(f"token (give to the reviewer, shown once): {token}")
+    typer.echo(f"token_sha256 (for roster.yaml): {digest}")
+
+
 def _reviewer_ledger() -> Any:
     """The ledger in Redis (the roster lives there); a clear error when Redis is unreachable."""
     import redis

@@ -10,7 +10,6 @@ checked). Sessions live in memory; every form carries a per-session CSRF token.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 import threading
@@ -28,6 +27,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from consumers.assign.roster import hash_token
 from pipeline.documents import DocumentError, DocumentStore
 from producers.decisions import DecisionPublisher
 from producers.review.inbox import Inbox
@@ -93,7 +93,7 @@ def create_app(state: ConsoleState) -> Starlette:
     async def login(request: Request) -> Response:
         form = await request.form()
         token = str(form.get("token", ""))
-        digest = hashlib.sha256(token.encode()).hexdigest()
+        digest = hash_token(token)
         reviewer_id = state.reviewer_for_token_hash(digest) if token else None
         if reviewer_id is None:
             log.warning("console: a sign-in with an unknown token was refused")

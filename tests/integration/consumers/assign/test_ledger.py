@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from consumers.assign.ledger import Ledger, Refusal
-from consumers.assign.roster import load_roster
+from consumers.assign.roster import hash_token, load_roster, new_token
 from pipeline.state import memory_state_store
 from schemas.enums import ReviewQueue, TaskAction
 from tests.helpers import roster
@@ -254,6 +254,17 @@ def test_roster_file_is_validated(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match="queues"):
         load_roster(path)
+    path.write_text("reviewers:\n  - {id: ana, name: Ana, email: a@b.c, queues: [identity]}\n")
+    with pytest.raises(ValueError, match="exactly one of token or token_sha256"):
+        load_roster(path)
+
+
+def test_the_example_roster_holds_only_token_hashes() -> None:
+    example = load_roster(Path(__file__).parents[4] / "deploy" / "roster.example.yaml")
+    assert {r.id for r in example.reviewers} == {"rev-sg-1", "rev-any-1", "rev-compliance-1"}
+    assert all(r.token is None and len(r.token_sha256) == 64 for r in example.reviewers)
+    token, digest = new_token()
+    assert hash_token(token) == digest
 
 
 def test_kyb_reviewers_load(
