@@ -1,21 +1,27 @@
 """Verdict stage: owner of each account's status machines (DESIGN.md, "Status machines").
 
-Issue-2 scope: the happy paths of the identity, compliance and account-type machines and the
-emails they trigger. Supersession, refusals and sole-proprietorship policy come with issue 6.
+identity: submitted → checking → in_review → verified | rejected | resubmission_required;
+compliance: not_required | pending → approved | rejected, apart from identity; account type:
+individual → enterprise on approval, never back (a request for that is refused: an audit entry
+with `refused=True` plus a dead letter, and nothing changes). A newer submission supersedes an
+unfinished one; an older one arriving late changes nothing. Every transition is a
+`StatusChanged` on `kyb.status`; the customer hears of those that concern them by email.
 
-Idempotency: the account document remembers the outputs of the last events it applied, keyed
-by event id; a replayed event re-emits exactly those outputs (same event ids) and changes
-nothing, so a crash between the state write and the produce loses nothing either.
+Idempotency: the account document remembers the outputs (and refusal) of the last events it
+applied, keyed by event id; a replayed event re-emits exactly those outputs (same event ids)
+and changes nothing, so a crash between the state write and the produce loses nothing either.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from consumers.assign.ledger import describe, ledger_for
+from consumers.eligibility import is_sole_proprietorship, restrictions
 from pipeline.errors import RefusedError
 from pipeline.stage import Context
 from pipeline.state import StateStore, update_json
@@ -42,6 +48,7 @@ from schemas.events import (
     SubmissionReceived,
 )
 
+_QUALITY_KEYS = {"code", "side"}  # lets the email say the reason in the customer's language
 REMEMBERED_EVENTS = 100
 HISTORY_LIMIT = 500
 
@@ -50,11 +57,15 @@ class AccountState(BaseModel):
     account_type: AccountType = AccountType.INDIVIDUAL
     identity: IdentityStatus | None = None
     compliance: ComplianceStatus = ComplianceStatus.NOT_REQUIRED
+    mainland_resources: str | None = None  # "yes" / "no": the customer's latest answer
     submission_id: str | None = None
+    submitted_at: datetime | None = None
     contact_email: str | None = None
     locale: Locale = Locale.EN
     company_name: str | None = None
+    sole_proprietorship: bool = False
     applied: dict[str, list[str]] = Field(default_factory=dict)
+    refusals: dict[str, str] = Field(default_factory=dict)
     history: list[dict[str, Any]] = Field(default_factory=list)
 
 
@@ -71,20 +82,29 @@ def handle(event: Envelope, ctx: Context) -> Sequence[Envelope]:
     if isinstance(event, ReviewDecision):
         _check_decision(event, ctx)
 
-    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any], list[str]]:
+    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any], tuple[list[str], str]]:
         state = AccountState.model_validate(doc or {})
         key = str(event.event_id)
         if key in state.applied:
-            return state.model_dump(mode="json"), state.applied[key]
-        outputs = [encode_event(out).decode() for out in _apply(state, event, ctx)]
+            return state.model_dump(mode="json"), (state.applied[key], state.refusals.get(key, ""))
+        t = _Transitions(state, event, ctx)
+        _apply(t, event)
+        outputs = [encode_event(out).decode() for out in t.outputs]
         state.applied[key] = outputs
+        if t.refusal:
+            state.refusals[key] = t.refusal
         while len(state.applied) > REMEMBERED_EVENTS:
-            state.applied.pop(next(iter(state.applied)))
+            first = next(iter(state.applied))
+            state.applied.pop(first)
+            state.refusals.pop(first, None)
         state.history = state.history[-HISTORY_LIMIT:]
-        return state.model_dump(mode="json"), outputs
+        return state.model_dump(mode="json"), (outputs, t.refusal)
 
-    encoded = update_json(ctx.state, account_key(event.account_id), mutate)
-    return [decode_event(raw.encode()) for raw in encoded]
+    encoded, refusal = update_json(ctx.state, account_key(event.account_id), mutate)
+    events = [decode_event(raw.encode()) for raw in encoded]
+    if refusal:
+        raise RefusedError(refusal, outputs=events)
+    return events
 
 
 def _check_decision(event: ReviewDecision, ctx: Context) -> None:
@@ -108,20 +128,43 @@ class _Transitions:
     def __init__(self, state: AccountState, cause: Envelope, ctx: Context) -> None:
         self.state, self.cause, self.ctx = state, cause, ctx
         self.outputs: list[Envelope] = []
+        self.refusal = ""
 
-    def move(self, track: StatusTrack, to: str, reasons: Sequence[str] = ()) -> None:
-        current = getattr(self.state, track.value)
-        before = None if current is None else str(current)
-        if before == to:
+    def move(
+        self, track: StatusTrack, to: str, reasons: Sequence[str] = (), always: bool = False
+    ) -> None:
+        """Change a track and audit it; `always` audits even a change to the same status."""
+        before = self._current(track)
+        if before == to and not always:
             return
         setattr(self.state, track.value, to)
+        self._audit(track, before, to, reasons)
+
+    def refuse(self, track: StatusTrack, to: str, reason: str) -> None:
+        """Audit a refused change; the state stays as it is and the event is dead-lettered."""
+        self._audit(track, self._current(track), to, [reason], refused=True)
+        self.refusal = reason
+
+    def _current(self, track: StatusTrack) -> str | None:
+        current = getattr(self.state, track.value)
+        return None if current is None else str(current)
+
+    def _audit(
+        self,
+        track: StatusTrack,
+        before: str | None,
+        to: str,
+        reasons: Sequence[str],
+        refused: bool = False,
+    ) -> None:
         change = self.ctx.derive(
             StatusChanged,
             self.cause,
-            tag=f"{track.value}:{to}",
+            tag=f"{'refused:' if refused else ''}{track.value}:{to}",
             track=track,
             from_status=before,
             to_status=to,
+            refused=refused,
             reasons=tuple(reasons),
             cause_event_id=str(self.cause.event_id),
         )
@@ -136,7 +179,10 @@ class _Transitions:
                 NotificationRequested,
                 self.cause,
                 tag=f"mail:{template.value}",
-                notification_id=f"{self.cause.submission_id}.{template.value}",
+                # one email per template and cause: a redelivery is the same email, a second
+                # "pending" after the customer said no and then yes again is a new one
+                notification_id=f"{self.cause.submission_id}.{template.value}."
+                f"{self.cause.event_id.hex[:12]}",
                 template=template,
                 to=self.state.contact_email,
                 locale=self.state.locale,
@@ -149,43 +195,76 @@ class _Transitions:
         )
 
 
-def _apply(state: AccountState, event: Envelope, ctx: Context) -> list[Envelope]:
-    t = _Transitions(state, event, ctx)
+def _apply(t: _Transitions, event: Envelope) -> None:
+    state = t.state
     if isinstance(event, SubmissionReceived):
-        app = event.application
-        state.submission_id = event.submission_id
-        state.contact_email = str(app.contact_email)
-        state.locale = app.locale
-        state.company_name = app.company.company_name
-        if state.identity is None:
-            state.account_type = app.account_type
-        state.identity = None  # a new submission starts a new identity run
-        t.move(StatusTrack.IDENTITY, IdentityStatus.SUBMITTED)
-        if not app.mainland_resources and state.compliance is ComplianceStatus.PENDING:
+        _submitted(t, event)
+    elif isinstance(event, ComplianceSelectionChanged):
+        answer = "yes" if event.mainland_resources else "no"
+        t.move(StatusTrack.MAINLAND_RESOURCES, answer, ["changed by the customer"], always=True)
+        if not event.mainland_resources and state.compliance is ComplianceStatus.PENDING:
             t.move(StatusTrack.COMPLIANCE, ComplianceStatus.NOT_REQUIRED, ["customer answered no"])
-        t.notify(NotificationTemplate.RECEIVED)
-        return t.outputs
-    if event.submission_id != state.submission_id:
-        return []  # belongs to an older submission
-    if isinstance(event, QualityChecked):
+    elif event.submission_id != state.submission_id:
+        return  # belongs to an older submission
+    elif isinstance(event, QualityChecked):
         if event.passed:
             t.move(StatusTrack.IDENTITY, IdentityStatus.CHECKING)
         else:
             reasons = [finding.message for finding in event.findings]
             t.move(StatusTrack.IDENTITY, IdentityStatus.RESUBMISSION_REQUIRED, reasons)
-            t.notify(NotificationTemplate.RESUBMISSION_REQUIRED, reasons=reasons)
+            t.notify(
+                NotificationTemplate.RESUBMISSION_REQUIRED,
+                reasons=reasons,
+                quality=[
+                    f.model_dump(mode="json", include={"code", "side"}) for f in event.findings
+                ],
+            )
     elif isinstance(event, ReviewTask):
         if event.queue is ReviewQueue.IDENTITY and event.action is TaskAction.ASSIGNED:
+            state.sole_proprietorship = state.sole_proprietorship or is_sole_proprietorship(
+                event.application, event.fields
+            )
             t.move(StatusTrack.IDENTITY, IdentityStatus.IN_REVIEW)
     elif isinstance(event, ComplianceRequested):
-        t.move(StatusTrack.COMPLIANCE, ComplianceStatus.PENDING)
-        t.notify(NotificationTemplate.COMPLIANCE_PENDING)
-    elif isinstance(event, ComplianceSelectionChanged):
-        if not event.mainland_resources and state.compliance is ComplianceStatus.PENDING:
-            t.move(StatusTrack.COMPLIANCE, ComplianceStatus.NOT_REQUIRED, ["customer answered no"])
+        if state.compliance is not ComplianceStatus.PENDING:
+            t.move(StatusTrack.COMPLIANCE, ComplianceStatus.PENDING, [event.trigger])
+            t.notify(NotificationTemplate.COMPLIANCE_PENDING)
     elif isinstance(event, ReviewDecision):
         _decide(t, event)
-    return t.outputs
+
+
+def _submitted(t: _Transitions, event: SubmissionReceived) -> None:
+    state, app = t.state, event.application
+    if state.submitted_at is not None and event.occurred_at < state.submitted_at:
+        return  # an older submission arriving late: the newer one stands
+    if state.account_type is AccountType.ENTERPRISE and app.account_type is AccountType.INDIVIDUAL:
+        t.refuse(
+            StatusTrack.ACCOUNT_TYPE,
+            AccountType.INDIVIDUAL,
+            "an enterprise-verified account never returns to individual",
+        )
+        return
+    unfinished = state.identity in (
+        IdentityStatus.SUBMITTED,
+        IdentityStatus.CHECKING,
+        IdentityStatus.IN_REVIEW,
+    )
+    superseded = (
+        [f"supersedes submission {state.submission_id} ({state.identity})"] if unfinished else []
+    )
+    if state.identity is None:
+        state.account_type = app.account_type
+    state.submission_id = event.submission_id
+    state.submitted_at = event.occurred_at
+    state.contact_email = str(app.contact_email)
+    state.locale = app.locale
+    state.company_name = app.company.company_name
+    state.sole_proprietorship = is_sole_proprietorship(app)
+    t.move(StatusTrack.IDENTITY, IdentityStatus.SUBMITTED, superseded, always=True)
+    t.move(StatusTrack.MAINLAND_RESOURCES, "yes" if app.mainland_resources else "no")
+    if not app.mainland_resources and state.compliance is ComplianceStatus.PENDING:
+        t.move(StatusTrack.COMPLIANCE, ComplianceStatus.NOT_REQUIRED, ["customer answered no"])
+    t.notify(NotificationTemplate.RECEIVED)
 
 
 def _decide(t: _Transitions, event: ReviewDecision) -> None:
@@ -205,9 +284,11 @@ def _decide(t: _Transitions, event: ReviewDecision) -> None:
         )
         return
     if event.decision is Decision.APPROVE:
-        t.move(StatusTrack.IDENTITY, IdentityStatus.VERIFIED, reasons)
+        limits = restrictions(t.state.sole_proprietorship, t.ctx.settings)
+        audit = [*reasons, *(f"sole proprietorship: may not use {item}" for item in limits)]
+        t.move(StatusTrack.IDENTITY, IdentityStatus.VERIFIED, audit)
         t.move(StatusTrack.ACCOUNT_TYPE, AccountType.ENTERPRISE)
-        t.notify(NotificationTemplate.VERIFIED)
+        t.notify(NotificationTemplate.VERIFIED, restrictions=limits)
     elif event.decision is Decision.REJECT:
         t.move(StatusTrack.IDENTITY, IdentityStatus.REJECTED, reasons)
         t.notify(NotificationTemplate.REJECTED, reasons=reasons)

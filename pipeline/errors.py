@@ -1,8 +1,24 @@
 """Exceptions that tell the runtime what to do with a failed event."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from schemas import Envelope
+
 
 class PermanentError(Exception):
-    """Retrying cannot help (bad reference, refused transition): dead-letter at once."""
+    """Retrying cannot help (bad reference, refused transition): dead-letter at once.
+
+    `outputs` are still published next to the dead letter: the audit entry of a refusal, or the
+    `NotificationFailed` of an email that can never be sent.
+    """
+
+    def __init__(self, message: str, outputs: Sequence[Envelope] = ()) -> None:
+        super().__init__(message)
+        self.outputs = tuple(outputs)
 
 
 class RefusedError(PermanentError):

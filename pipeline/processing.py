@@ -153,10 +153,14 @@ class StageProcessor:
             return ProcessResult([], skipped=True)
         try:
             outputs = list(self._call(event, self.ctx))
-        except RefusedError as exc:
-            return self._dead(raw, source, DeadLetterReason.REFUSED, str(exc), event)
         except PermanentError as exc:
-            return self._dead(raw, source, DeadLetterReason.PROCESSING_FAILED, str(exc), event)
+            reason = (
+                DeadLetterReason.REFUSED
+                if isinstance(exc, RefusedError)
+                else DeadLetterReason.PROCESSING_FAILED
+            )
+            letter = self._dead(raw, source, reason, str(exc), event)
+            return ProcessResult([*self._declared(exc.outputs), *letter.outputs])
         except HandlerFailed as exc:
             return self._dead(
                 raw,
@@ -185,6 +189,13 @@ class StageProcessor:
                 event,
             )
         return ProcessResult(outputs)
+
+    def _declared(self, outputs: Sequence[Envelope]) -> list[Envelope]:
+        """Outputs that came with a failure, minus any type the stage does not declare."""
+        kept = [out for out in outputs if isinstance(out, self.stage.emits)]
+        if len(kept) != len(outputs):
+            log.error("stage=%s dropped undeclared outputs of a failure", self.stage.name)
+        return kept
 
     def _dead(
         self,

@@ -112,6 +112,16 @@ class Settings(BaseSettings):
         default=5.0, gt=0, description="periodic work: backlog, idle reassignment, SLA breaches"
     )
 
+    # --- eligibility
+    sole_proprietorship_restrictions: list[str] = Field(
+        default_factory=lambda: [
+            "Chinese mainland resources",
+            "reseller and distribution programmes",
+            "monthly invoiced billing",
+        ],
+        description="services a verified sole proprietorship may not use (stated in the result)",
+    )
+
     # --- email
     mail_transport: Literal["smtp", "outbox"] = "smtp"
     outbox_dir: Path = Path("outbox")

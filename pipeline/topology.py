@@ -68,8 +68,8 @@ STAGES: Final[tuple[Stage, ...]] = (
     ),
     Stage(
         name="compliance",
-        reads=(catalog.SUBMISSIONS,),
-        accepts=(SubmissionReceived, ComplianceSelectionChanged),
+        reads=(catalog.SUBMISSIONS, catalog.STATUS),
+        accepts=(SubmissionReceived, ComplianceSelectionChanged, StatusChanged),
         emits=(ComplianceRequested,),
         handler=compliance.handle,
         description="Starts the separate mainland compliance review when the customer says yes.",

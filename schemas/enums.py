@@ -61,6 +61,7 @@ class StatusTrack(StrEnum):
     IDENTITY = "identity"
     COMPLIANCE = "compliance"
     ACCOUNT_TYPE = "account_type"
+    MAINLAND_RESOURCES = "mainland_resources"  # the customer's answer, "yes" / "no": audit only
 
 
 class ReviewQueue(StrEnum):

@@ -56,8 +56,10 @@ class TaskSpec(Model):
     reasons: tuple[str, ...] = ()
 
 
-def task_id(submission_id: str, queue: ReviewQueue) -> str:
-    return f"{submission_id}.{queue.value}"
+def task_id(submission_id: str, queue: ReviewQueue, request: str = "") -> str:
+    """One identity task per submission; one compliance task per request (the customer may say
+    no and then yes again within one submission)."""
+    return f"{submission_id}.{queue.value}" + (f".{request}" if request else "")
 
 
 def handle(event: Envelope, ctx: Context) -> Sequence[ReviewTask]:
@@ -144,8 +146,9 @@ def _open(
             }
         )
     due = add_business_days(submitted_at, ctx.settings.review_business_days, app.registered_country)
+    request = event.event_id.hex[:12] if queue is ReviewQueue.COMPLIANCE else ""
     ledger.open(
-        task_id(event.submission_id, queue),
+        task_id(event.submission_id, queue, request),
         queue,
         app.registered_country,
         due.timestamp(),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,6 +18,8 @@ from schemas.enums import (
     ReviewQueue,
 )
 from schemas.events import (
+    ComplianceRequested,
+    ComplianceSelectionChanged,
     NotificationRequested,
     QualityChecked,
     QualityFinding,
@@ -24,7 +27,14 @@ from schemas.events import (
     StatusChanged,
     SubmissionReceived,
 )
-from tests.helpers import followed_by, open_review_task, roster, submission
+from tests.helpers import (
+    application,
+    company,
+    followed_by,
+    open_review_task,
+    roster,
+    submission,
+)
 
 follow = followed_by
 
@@ -63,7 +73,7 @@ def test_approval_verifies_and_upgrades_the_account(ctx_for) -> None:  # type: i
     ctx: Context = ctx_for("verdict")
     sub = submission()
     out = verdict.handle(sub, ctx)
-    assert changes(out) == [("identity", None, "submitted")]
+    assert changes(out) == [("identity", None, "submitted"), ("mainland_resources", None, "no")]
     assert mails(out) == [NotificationTemplate.RECEIVED]
     verdict.handle(follow(sub, QualityChecked, application=sub.application, passed=True), ctx)
     out = verdict.handle(decision(ctx, sub, Decision.APPROVE), ctx)
@@ -100,7 +110,7 @@ def test_replaying_an_event_re_emits_the_same_outputs_and_changes_nothing(ctx_fo
     assert [e.event_id for e in first] == [e.event_id for e in second]
     account = verdict.load_account(ctx.state, sub.account_id)
     assert account is not None
-    assert len(account.history) == 1
+    assert len(account.history) == 2  # identity submitted, mainland answer
     assert ctx.state.get(verdict.account_key(sub.account_id)) == state_after_first
 
 
@@ -158,3 +168,119 @@ def test_refused_decisions_are_never_applied(ctx_for) -> None:  # type: ignore[n
     account = verdict.load_account(ctx.state, sub.account_id)
     assert account is not None
     assert account.identity == "verified"
+
+
+def test_an_enterprise_account_never_returns_to_individual(ctx_for) -> None:  # type: ignore[no-untyped-def]
+    ctx = ctx_for("verdict")
+    sub = submission()
+    verdict.handle(sub, ctx)
+    verdict.handle(decision(ctx, sub, Decision.APPROVE), ctx)
+    before = verdict.load_account(ctx.state, sub.account_id)
+    assert before is not None
+    assert before.account_type == "enterprise"
+    back = submission(application=application(account_type="individual"))
+    with pytest.raises(RefusedError, match="never returns to individual") as refused:
+        verdict.handle(back, ctx)
+    [audit] = refused.value.outputs
+    assert isinstance(audit, StatusChanged)
+    assert (audit.track, audit.from_status, audit.to_status, audit.refused) == (
+        "account_type",
+        "enterprise",
+        "individual",
+        True,
+    )
+    after = verdict.load_account(ctx.state, sub.account_id)
+    assert after is not None
+    assert (after.account_type, after.identity, after.submission_id) == (
+        "enterprise",
+        "verified",
+        sub.submission_id,
+    )
+    with pytest.raises(RefusedError) as again:  # a redelivery: refused the same way, same audit id
+        verdict.handle(back, ctx)
+    assert [e.event_id for e in again.value.outputs] == [audit.event_id]
+    # a new enterprise submission (re-verification) is fine, and a rejection keeps "enterprise"
+    renew = submission(
+        occurred_at=datetime(2026, 11, 21, tzinfo=UTC),
+        application=application(account_type="enterprise"),
+    )
+    verdict.handle(renew, ctx)
+    verdict.handle(
+        decision(ctx, renew, Decision.REJECT, reasons=(ReasonCode.DOCUMENT_EXPIRED,)), ctx
+    )
+    final = verdict.load_account(ctx.state, sub.account_id)
+    assert final is not None
+    assert (final.identity, final.account_type) == ("rejected", "enterprise")
+
+
+def test_a_newer_submission_supersedes_an_older_one_arriving_late_changes_nothing(
+    ctx_for,
+) -> None:  # type: ignore[no-untyped-def]
+    ctx = ctx_for("verdict")
+    old = submission(occurred_at=datetime(2026, 11, 20, 9, tzinfo=UTC))
+    new = submission(occurred_at=datetime(2026, 11, 20, 11, tzinfo=UTC))
+    verdict.handle(old, ctx)
+    verdict.handle(follow(old, QualityChecked, application=old.application, passed=True), ctx)
+    out = verdict.handle(new, ctx)
+    [change] = [c for c in out if isinstance(c, StatusChanged) and c.track == "identity"]
+    assert (change.from_status, change.to_status) == ("checking", "submitted")
+    assert change.reasons == (f"supersedes submission {old.submission_id} (checking)",)
+    late = submission(occurred_at=datetime(2026, 11, 20, 10, tzinfo=UTC))
+    assert verdict.handle(late, ctx) == []
+    account = verdict.load_account(ctx.state, new.account_id)
+    assert account is not None
+    assert account.submission_id == new.submission_id
+
+
+def test_a_sole_proprietorship_is_verified_with_the_policys_restrictions(ctx_for) -> None:  # type: ignore[no-untyped-def]
+    ctx = ctx_for("verdict")
+    sub = submission(application=application(company=company(entity_type="sole_proprietorship")))
+    verdict.handle(sub, ctx)
+    out = verdict.handle(decision(ctx, sub, Decision.APPROVE), ctx)
+    [verified] = [c for c in out if isinstance(c, StatusChanged) and c.to_status == "verified"]
+    limits = ctx.settings.sole_proprietorship_restrictions
+    assert limits
+    assert [r for r in verified.reasons if r.startswith("sole")] == [
+        f"sole proprietorship: may not use {item}" for item in limits
+    ]
+    [mail] = [o for o in out if isinstance(o, NotificationRequested)]
+    assert mail.context["restrictions"] == limits
+
+
+def test_the_mainland_answer_changed_before_during_and_after_review(ctx_for) -> None:  # type: ignore[no-untyped-def]
+    ctx = ctx_for("verdict")
+    sub = submission(application=application(mainland_resources=True))
+    verdict.handle(sub, ctx)
+    request = follow(sub, ComplianceRequested, application=sub.application, trigger="submission")
+    out = verdict.handle(request, ctx)
+    assert changes(out) == [("compliance", "not_required", "pending")]
+    assert mails(out) == [NotificationTemplate.COMPLIANCE_PENDING]
+    # during review: "no" cancels it, and the change itself is on the audit trail
+    no = follow(sub, ComplianceSelectionChanged, mainland_resources=False)
+    assert changes(verdict.handle(no, ctx)) == [
+        ("mainland_resources", "yes", "no"),
+        ("compliance", "pending", "not_required"),
+    ]
+    # "yes" again: the compliance stage asks again; a second pending email (another cause)
+    yes = follow(sub, ComplianceSelectionChanged, mainland_resources=True)
+    assert changes(verdict.handle(yes, ctx)) == [("mainland_resources", "no", "yes")]
+    again = follow(
+        sub, ComplianceRequested, application=sub.application, trigger="selection_changed"
+    )
+    out = verdict.handle(again, ctx)
+    assert changes(out) == [("compliance", "not_required", "pending")]
+    first_mail = [o for o in verdict.handle(request, ctx) if isinstance(o, NotificationRequested)]
+    second_mail = [o for o in out if isinstance(o, NotificationRequested)]
+    assert first_mail[0].notification_id != second_mail[0].notification_id
+    verdict.handle(
+        decision(
+            ctx, sub, Decision.APPROVE, ReviewQueue.COMPLIANCE, (ReasonCode.COMPLIANCE_CLEARED,)
+        ),
+        ctx,
+    )
+    # after review: "no" is audited but an approval stands
+    out = verdict.handle(follow(sub, ComplianceSelectionChanged, mainland_resources=False), ctx)
+    assert changes(out) == [("mainland_resources", "yes", "no")]
+    account = verdict.load_account(ctx.state, sub.account_id)
+    assert account is not None
+    assert (account.compliance, account.identity) == ("approved", "submitted")
