@@ -1,23 +1,34 @@
-"""Notify stage: renders a result email and sends it exactly once per notification id.
+"""Notify stage: renders a result email in the customer's language and sends it exactly once.
 
-Issue-2 scope: English templates, SMTP or outbox delivery, idempotency record in the state
-store, transient failures retried by the runtime's retry middleware. Chinese templates and
-backoff for longer outages come with issue 6.
+Exactly once, as far as SMTP allows: the Message-ID is derived from the notification id, a
+record in the state store marks it sent, and a short claim keeps two workers (a redelivery
+during a rebalance) from sending it at the same time. Temporary failures (connection refused,
+timeouts, 4xx) are retried with exponential backoff; a permanent one (5xx, a refused recipient)
+or running out of tries gives a `NotificationFailed` plus a dead letter. Customer text is only
+ever in the bodies (HTML autoescaped), never in a header.
 """
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from consumers.notify_texts import TEXTS, Texts
+from pipeline.errors import PermanentError, TransientError
 from pipeline.mail import PermanentMailError, build_transport
+from pipeline.retry import backoff_delays
 from pipeline.stage import Context
 from schemas import Envelope
-from schemas.enums import NotificationTemplate, ReasonCode
+from schemas.enums import Locale, NotificationTemplate, QualityCode, ReasonCode, Side
 from schemas.events import NotificationFailed, NotificationRequested, NotificationSent
+
+log = logging.getLogger(__name__)
 
 _ENV = Environment(
     loader=PackageLoader("consumers", "templates"),
@@ -27,67 +38,95 @@ _ENV = Environment(
     lstrip_blocks=True,
 )
 
-SUBJECTS = {
-    NotificationTemplate.RECEIVED: "We received your enterprise verification",
-    NotificationTemplate.RESUBMISSION_REQUIRED: "Action needed: please resubmit your documents",
-    NotificationTemplate.VERIFIED: "Your enterprise identity is verified",
-    NotificationTemplate.REJECTED: "Your enterprise verification was not approved",
-    NotificationTemplate.COMPLIANCE_PENDING: "Chinese mainland compliance review started",
-    NotificationTemplate.COMPLIANCE_APPROVED: "Chinese mainland compliance review approved",
-    NotificationTemplate.COMPLIANCE_REJECTED: "Chinese mainland compliance review not approved",
-}
-
-REASON_TEXT = {
-    ReasonCode.NAME_MISMATCH: "The company name does not match the registration document.",
-    ReasonCode.REGISTRATION_NUMBER_MISMATCH: "The registration number does not match the document.",
-    ReasonCode.ADDRESS_MISMATCH: "The address does not match the registration document.",
-    ReasonCode.DOCUMENT_EXPIRED: "The registration document has expired.",
-    ReasonCode.COUNTRY_MISMATCH: "The document was not issued in your account's country.",
-    ReasonCode.DOCUMENT_ILLEGIBLE: "The document photo is not legible.",
-    ReasonCode.DOCUMENT_ALTERED: "The document appears to have been altered.",
-    ReasonCode.NOT_OWN_ORGANIZATION: "The document does not belong to your organization.",
-}
+SUBJECTS = TEXTS[Locale.EN].subjects
+CLAIM_TTL_S = 120
 
 
 def handle(event: NotificationRequested, ctx: Context) -> list[Envelope]:
-    record_key = f"notify:sent:{event.notification_id}"
+    sent_key = f"notify:sent:{event.notification_id}"
     message_id = f"<{event.notification_id}@{ctx.settings.mail_domain}>"
-    if ctx.state.get(record_key) is None:
+    attempts = 0
+    if ctx.state.get(sent_key) is None:
+        claim_key = f"notify:claim:{event.notification_id}"
+        _claim(claim_key, ctx, lambda: ctx.state.get(sent_key) is not None)
         try:
-            build_transport(ctx.settings).send(render(event, message_id, ctx.settings.mail_from))
-        except PermanentMailError as exc:
-            return [
-                ctx.derive(
-                    NotificationFailed,
-                    event,
-                    notification_id=event.notification_id,
-                    error=str(exc),
-                    permanent=True,
-                    attempts=1,
-                )
-            ]
-        ctx.state.set(record_key, message_id)
+            if ctx.state.get(sent_key) is None:
+                message = render(event, message_id, ctx.settings.mail_from)
+                attempts = _send(message, event, ctx)
+                ctx.state.set(sent_key, message_id)
+        finally:
+            ctx.state.delete(claim_key)
     return [
         ctx.derive(
             NotificationSent,
             event,
             notification_id=event.notification_id,
             message_id=message_id,
-            attempts=1,
+            attempts=max(attempts, 1),
         )
     ]
 
 
+def _claim(key: str, ctx: Context, sent: Callable[[], bool]) -> None:
+    """Become the one worker sending this email; wait while another one is at it."""
+    deadline = time.monotonic() + CLAIM_TTL_S
+    while not ctx.state.set_if_absent(key, ctx.settings.client_id, ttl_s=CLAIM_TTL_S):
+        if sent():
+            return
+        if time.monotonic() > deadline:
+            raise TransientError("another worker holds the send claim")
+        time.sleep(0.2)
+
+
+def _send(message: EmailMessage, event: NotificationRequested, ctx: Context) -> int:
+    """Send with backoff; returns the attempts it took. Failures become NotificationFailed."""
+    s = ctx.settings
+    transport = build_transport(s)
+    delays = backoff_delays(s.mail_retry_initial_s, s.mail_retry_attempts, s.mail_retry_max_delay_s)
+    for attempt in range(1, s.mail_retry_attempts + 1):
+        try:
+            transport.send(message)
+            return attempt
+        except PermanentMailError as exc:
+            raise _failed(event, ctx, str(exc), permanent=True, attempts=attempt) from exc
+        except TransientError as exc:
+            if attempt == s.mail_retry_attempts:
+                raise _failed(event, ctx, str(exc), permanent=False, attempts=attempt) from exc
+            delay = next(delays)
+            log.warning("notify: attempt %d failed (%s); next in %.1f s", attempt, exc, delay)
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def _failed(
+    event: NotificationRequested, ctx: Context, error: str, permanent: bool, attempts: int
+) -> PermanentError:
+    failed = ctx.derive(
+        NotificationFailed,
+        event,
+        notification_id=event.notification_id,
+        error=error,
+        permanent=permanent,
+        attempts=attempts,
+    )
+    kind = "permanently" if permanent else f"after {attempts} attempts"
+    return PermanentError(f"email {event.notification_id} failed {kind}: {error}", [failed])
+
+
 def render(event: NotificationRequested, message_id: str, sender: str) -> EmailMessage:
     """The email for `event`. Customer text only ever lands in bodies, never in headers."""
+    texts = TEXTS.get(event.locale, TEXTS[Locale.EN])
     variables: dict[str, Any] = {
-        "template": event.template.value,
-        "company_name": event.context.get("company_name") or "",
+        "t": texts,
+        "locale": event.locale.value,
+        "template": event.template,
+        "company_name": " ".join(str(event.context.get("company_name") or "").split()),
         "submission_id": event.submission_id,
-        "reasons": [_plain(reason) for reason in event.context.get("reasons", [])],
+        "reasons": _reasons(event, texts),
+        "restrictions": [str(item) for item in event.context.get("restrictions", [])],
     }
     message = EmailMessage()
-    message["Subject"] = SUBJECTS[event.template]
+    message["Subject"] = texts.subjects[event.template]
     message["From"] = sender
     message["To"] = str(event.to)
     message["Message-ID"] = message_id
@@ -97,8 +136,30 @@ def render(event: NotificationRequested, message_id: str, sender: str) -> EmailM
     return message
 
 
-def _plain(reason: str) -> str:
+def _reasons(event: NotificationRequested, texts: Texts) -> list[str]:
+    """Reason codes and quality findings in plain words in the customer's language."""
+    quality = event.context.get("quality") or []
+    reasons = [str(r) for r in event.context.get("reasons", [])]
+    if event.template is NotificationTemplate.RESUBMISSION_REQUIRED and len(quality) == len(
+        reasons
+    ):
+        return [
+            _quality_text(item, text, texts) for item, text in zip(quality, reasons, strict=True)
+        ]
+    return [_reason_text(reason, texts) for reason in reasons]
+
+
+def _quality_text(finding: dict[str, Any], fallback: str, texts: Texts) -> str:
     try:
-        return REASON_TEXT.get(ReasonCode(reason), reason)
+        text = texts.quality[QualityCode(str(finding.get("code")))]
+    except (KeyError, ValueError):
+        return fallback  # English messages are written for the customer already
+    side = str(finding.get("side"))
+    return f"{texts.sides[Side(side)]}: {text}" if side in Side.__members__.values() else text
+
+
+def _reason_text(reason: str, texts: Texts) -> str:
+    try:
+        return texts.reasons.get(ReasonCode(reason), reason)
     except ValueError:
         return reason

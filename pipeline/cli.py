@@ -230,6 +230,46 @@ def console_command(
         publisher.close()
 
 
+@app.command()
+def status(account: Annotated[str, typer.Argument(help="The account id.")]) -> None:
+    """Print an account's identity and compliance status and its full audit history."""
+    from rich.table import Table
+
+    from consumers.verdict import load_account
+    from pipeline.wiring import build_state
+
+    settings = get_settings()
+    if settings.state_backend != "redis":
+        raise _fail("set KYB_STATE_BACKEND=redis (the local runtime keeps nothing between runs)")
+    try:
+        state = load_account(build_state(settings), account)
+    except Exception as exc:  # a clear message instead of a traceback, whatever Redis says
+        raise _fail(f"cannot read the account from Redis at {settings.redis_url}: {exc}") from None
+    if state is None:
+        raise _fail(f"no account {account!r}", code=1)
+    out = Console()
+    out.print(f"[bold]{account}[/]  account type: {state.account_type.value}")
+    identity = state.identity.value if state.identity else "-"
+    out.print(f"identity:   {identity}   (submission {state.submission_id})")
+    mainland = state.mainland_resources or "-"
+    out.print(f"compliance: {state.compliance.value}   (mainland resources: {mainland})")
+    if state.sole_proprietorship:
+        out.print("sole proprietorship: verified with restrictions")
+    table = Table(title="History (kyb.status)")
+    for column in ("at (UTC)", "track", "from", "to", "refused", "reasons"):
+        table.add_column(column)
+    for entry in state.history:
+        table.add_row(
+            str(entry["occurred_at"])[:19].replace("T", " "),
+            entry["track"],
+            entry["from_status"] or "-",
+            entry["to_status"],
+            "REFUSED" if entry["refused"] else "",
+            "; ".join(entry["reasons"]),
+        )
+    out.print(table)
+
+
 @topics_app.command("create")
 def topics_create() -> None:
     """Create every topic of the catalog that does not exist yet."""

@@ -17,6 +17,7 @@ from typing import Protocol
 from pydantic import ValidationError
 
 from pipeline.errors import PermanentError, RefusedError
+from pipeline.retry import backoff_delays
 from pipeline.stage import Context, Stage, TickResult
 from schemas import TOPICS_BY_NAME, Envelope, UndecodableEvent, decode_event
 from schemas.catalog import describe_validation_error
@@ -62,6 +63,7 @@ class Retries:
 
     def wrap(self, stage: Stage, call: HandlerCall) -> HandlerCall:
         def with_retries(event: Envelope, ctx: Context) -> Sequence[Envelope]:
+            delays = backoff_delays(self.backoff_s, self.max_attempts)
             for attempt in range(1, self.max_attempts + 1):
                 try:
                     return call(event, ctx)
@@ -78,7 +80,7 @@ class Retries:
                         attempt,
                         type(exc).__name__,
                     )
-                    self.sleep(self.backoff_s * 2 ** (attempt - 1))
+                    self.sleep(next(delays))
             raise AssertionError("unreachable")
 
         return with_retries

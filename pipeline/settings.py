@@ -131,6 +131,11 @@ class Settings(BaseSettings):
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
     smtp_timeout_s: float = Field(default=10.0, gt=0)
+    mail_retry_attempts: int = Field(
+        default=8, ge=1, description="tries while the SMTP server is down or answers 4xx"
+    )
+    mail_retry_initial_s: float = Field(default=0.5, ge=0, description="then 2x, 4x, …")
+    mail_retry_max_delay_s: float = Field(default=15.0, ge=0)
     mail_from: str = "KYB Verification <no-reply@kyb.example>"
     mail_domain: str = "kyb.example"
 

@@ -140,10 +140,19 @@ def redis_store(redis_url: str, redis_prefix: str) -> RedisStateStore:
 
 # ---------------------------------------------------------------- SMTP (aiosmtpd)
 class CapturingHandler:
-    def __init__(self) -> None:
+    def __init__(self, refuse_recipients: bool = False) -> None:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
+        self.refuse_recipients = refuse_recipients
         self._lock = threading.Lock()
+
+    async def handle_RCPT(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if self.refuse_recipients:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         message = message_from_bytes(envelope.content, policy=policy.default)
@@ -154,10 +163,10 @@ class CapturingHandler:
 
 
 class SmtpServer:
-    def __init__(self) -> None:
+    def __init__(self, refuse_recipients: bool = False) -> None:
         from aiosmtpd.controller import Controller
 
-        self.handler = CapturingHandler()
+        self.handler = CapturingHandler(refuse_recipients)
         self.port = free_port()
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
 

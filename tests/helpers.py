@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -29,8 +30,17 @@ def kyb_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "pipeline.cli", *args]
 
 
-def run_kyb(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(kyb_command(*args), capture_output=True, text=True, timeout=timeout)
+def run_kyb(
+    *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI; `env` adds to (never replaces) this process's environment."""
+    return subprocess.run(
+        kyb_command(*args),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=None if env is None else os.environ | env,
+    )
 
 
 def free_port() -> int:

@@ -2,42 +2,114 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from consumers import notify
+from consumers.notify_texts import TEXTS
 from pipeline.documents import DocumentStore
-from pipeline.errors import TransientError
+from pipeline.processing import Source, StageProcessor
 from pipeline.settings import Settings
 from pipeline.stage import Context
 from pipeline.state import RedisStateStore
-from schemas.enums import Locale, NotificationTemplate
-from schemas.events import NotificationRequested, NotificationSent
+from pipeline.topology import stage_named
+from schemas import encode_event
+from schemas.enums import DeadLetterReason, Locale, NotificationTemplate
+from schemas.events import DeadLetter, NotificationFailed, NotificationRequested, NotificationSent
 from tests.conftest import SmtpServer
-from tests.helpers import free_port
+from tests.helpers import free_port, wait_for
+
+EVIL_NAME = "Acme <script>alert(1)</script>\r\nBcc: evil@attacker.example"
 
 
-def request() -> NotificationRequested:
+def request(
+    template: NotificationTemplate = NotificationTemplate.VERIFIED,
+    locale: Locale = Locale.EN,
+    **context: Any,
+) -> NotificationRequested:
     return NotificationRequested(
         event_id=uuid.uuid4(),
         occurred_at=datetime.now(UTC),
         account_id="acct-9",
         submission_id="sub-9",
         producer="verdict",
-        notification_id=f"sub-9.verified.{uuid.uuid4().hex[:6]}",
-        template=NotificationTemplate.VERIFIED,
+        notification_id=f"sub-9.{template.value}.{uuid.uuid4().hex[:6]}",
+        template=template,
         to="owner@customer.example",
-        locale=Locale.EN,
-        context={"company_name": "Harbour Logistics"},
+        locale=locale,
+        context={"company_name": "Harbour Logistics"} | context,
     )
 
 
-def context(port: int, store: RedisStateStore, tmp_path: Path) -> Context:
-    settings = Settings(smtp_port=port, mail_transport="smtp", smtp_timeout_s=2)
-    return Context("notify", settings, store, DocumentStore([tmp_path], 10))
+def context(port: int, store: RedisStateStore, tmp_path: Path, **settings: Any) -> Context:
+    values: dict[str, Any] = {
+        "smtp_port": port,
+        "mail_transport": "smtp",
+        "smtp_timeout_s": 2,
+        "mail_retry_attempts": 2,
+        "mail_retry_initial_s": 0.1,
+    }
+    return Context("notify", Settings(**(values | settings)), store, DocumentStore([tmp_path], 10))
+
+
+@pytest.mark.parametrize("locale", list(Locale))
+def test_every_template_arrives_with_its_subject_and_reasons(
+    locale: Locale, smtp_server: SmtpServer, redis_store: RedisStateStore, tmp_path: Path
+) -> None:
+    ctx = context(smtp_server.port, redis_store, tmp_path)
+    texts = TEXTS[locale]
+    reasons = {
+        NotificationTemplate.REJECTED: ["name_mismatch"],
+        NotificationTemplate.COMPLIANCE_REJECTED: ["compliance_restricted"],
+        NotificationTemplate.RESUBMISSION_REQUIRED: ["The front photo is blurry. Hold steady."],
+    }
+    for template in NotificationTemplate:
+        extra: dict[str, Any] = {"reasons": reasons.get(template, [])}
+        if template is NotificationTemplate.RESUBMISSION_REQUIRED:
+            extra["quality"] = [{"code": "blurry", "side": "front"}]
+        if template is NotificationTemplate.VERIFIED:
+            extra["restrictions"] = ["reseller programmes"]
+        [sent] = notify.handle(request(template, locale, **extra), ctx)
+        assert isinstance(sent, NotificationSent)
+    by_subject = {str(m["Subject"]): m for m in smtp_server.messages}
+    assert set(by_subject) == set(texts.subjects.values())
+
+    def body(template: NotificationTemplate) -> str:
+        part = by_subject[texts.subjects[template]].get_body(("plain",))
+        return part.get_content()  # type: ignore[union-attr,no-any-return]
+
+    for template in NotificationTemplate:
+        assert texts.intros[template] in body(template)
+    assert texts.reasons[notify.ReasonCode.NAME_MISMATCH] in body(NotificationTemplate.REJECTED)
+    assert "reseller programmes" in body(NotificationTemplate.VERIFIED)
+    resubmit = body(NotificationTemplate.RESUBMISSION_REQUIRED)
+    if locale is Locale.ZH_CN:
+        assert "正面: 照片模糊" in resubmit
+    else:
+        assert "The front photo is blurry. Hold steady." in resubmit
+
+
+def test_customer_text_arrives_escaped_and_adds_no_header(
+    smtp_server: SmtpServer, redis_store: RedisStateStore, tmp_path: Path
+) -> None:
+    ctx = context(smtp_server.port, redis_store, tmp_path)
+    notify.handle(request(NotificationTemplate.REJECTED, company_name=EVIL_NAME), ctx)
+    [message] = smtp_server.messages
+    assert message["Bcc"] is None
+    assert [to for _frm, tos in smtp_server.handler.envelopes for to in tos] == [
+        "owner@customer.example"
+    ]
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Acme <script>alert(1)</script> Bcc: evil@attacker.example" in text  # one line
 
 
 def test_email_is_delivered_once_even_when_requested_three_times(
@@ -47,14 +119,68 @@ def test_email_is_delivered_once_even_when_requested_three_times(
     event = request()
     results = [notify.handle(event, ctx) for _ in range(3)]
     assert all(isinstance(r[0], NotificationSent) for r in results)
+    assert len({r[0].event_id for r in results}) == 1
     assert len(smtp_server.messages) == 1
     message = smtp_server.messages[0]
     assert message["Subject"] == "Your enterprise identity is verified"
     assert message["Message-ID"] == f"<{event.notification_id}@kyb.example>"
-    assert smtp_server.handler.envelopes[0][1] == ["owner@customer.example"]
 
 
-def test_smtp_down_is_a_transient_error(redis_store: RedisStateStore, tmp_path: Path) -> None:
-    ctx = context(free_port(), redis_store, tmp_path)
-    with pytest.raises(TransientError, match="SMTP unavailable"):
-        notify.handle(request(), ctx)
+def test_smtp_down_for_ten_seconds_then_up_delivers_once(
+    redis_store: RedisStateStore, tmp_path: Path
+) -> None:
+    server = SmtpServer()  # bound to its port only when started
+    ctx = context(
+        server.port,
+        redis_store,
+        tmp_path,
+        mail_retry_attempts=12,
+        mail_retry_initial_s=1,
+        mail_retry_max_delay_s=2,
+    )
+    starter = threading.Timer(10, server.start)
+    started = time.monotonic()
+    starter.start()
+    try:
+        [sent] = notify.handle(request(), ctx)
+        elapsed = time.monotonic() - started
+        assert isinstance(sent, NotificationSent)
+        assert sent.attempts > 1
+        assert 10 <= elapsed < 20
+        wait_for(lambda: len(server.messages) == 1, 5, what="the email")
+        notify.handle(request().model_copy(update={"notification_id": sent.notification_id}), ctx)
+        assert len(server.messages) == 1
+    finally:
+        starter.join()
+        server.stop()
+
+
+def test_a_permanent_refusal_is_a_failure_result_and_a_dead_letter(
+    redis_store: RedisStateStore, tmp_path: Path
+) -> None:
+    server = SmtpServer(refuse_recipients=True)
+    server.start()
+    try:
+        ctx = context(server.port, redis_store, tmp_path)
+        processor = StageProcessor(stage_named("notify"), ctx)
+        result = processor.process(encode_event(request()), Source("kyb.notifications", 0, 3))
+        failed, letter = result.outputs
+        assert isinstance(failed, NotificationFailed)
+        assert (failed.permanent, failed.attempts) == (True, 1)
+        assert isinstance(letter, DeadLetter)
+        assert letter.reason is DeadLetterReason.PROCESSING_FAILED
+        assert "recipient refused" in letter.error
+    finally:
+        server.stop()
+
+
+def test_smtp_down_for_good_is_a_failure_after_the_retries(
+    redis_store: RedisStateStore, tmp_path: Path
+) -> None:
+    ctx = context(free_port(), redis_store, tmp_path, mail_retry_attempts=3)
+    processor = StageProcessor(stage_named("notify"), ctx)
+    failed, letter = processor.process(encode_event(request()), Source("kyb.notifications")).outputs
+    assert isinstance(failed, NotificationFailed)
+    assert (failed.permanent, failed.attempts) == (False, 3)
+    assert isinstance(letter, DeadLetter)
+    assert "SMTP unavailable" in failed.error
