@@ -39,6 +39,7 @@ class Scenario:
     mainland: bool = False
     tamper_back: bool = False
     front_defect: Defect | None = None
+    locale: str = "en"
 
 
 def scenarios(seed: int) -> list[Scenario]:
@@ -47,7 +48,7 @@ def scenarios(seed: int) -> list[Scenario]:
     sole = replace(clean[4], entity_type=EntityType.SOLE_PROPRIETORSHIP)
     return [
         Scenario("clean", clean[0], clean[0]),
-        Scenario("clean, mainland yes", clean[1], clean[1], mainland=True),
+        Scenario("clean, mainland yes, 中文", clean[1], clean[1], mainland=True, locale="zh-CN"),
         Scenario("registration no. typed wrong", clean[2], with_typo(clean[2], rng)),
         Scenario("back photo changed after upload", clean[3], clean[3], tamper_back=True),
         Scenario("sole proprietorship", sole, sole),
@@ -162,6 +163,7 @@ def _form(account_id: str, case: Scenario) -> dict[str, object]:
         "registered_country": typed.country,
         "contact_email": f"{account_id}@customer.example",
         "mainland_resources": case.mainland,
+        "locale": case.locale,
         "company": {
             "company_name": typed.company_name,
             "registration_number": typed.registration_number,

@@ -19,7 +19,7 @@ def test_demo_reaches_the_expected_outcome_for_every_scenario(tmp_path: Path) ->
     }
     assert outcomes == {
         "clean": ("verified", "not_required", "enterprise"),
-        "clean, mainland yes": ("verified", "approved", "enterprise"),
+        "clean, mainland yes, 中文": ("verified", "approved", "enterprise"),
         "registration no. typed wrong": ("rejected", "not_required", "individual"),
         "back photo changed after upload": ("resubmission_required", "not_required", "individual"),
         "sole proprietorship": ("verified", "not_required", "enterprise"),
@@ -35,6 +35,7 @@ def test_demo_reaches_the_expected_outcome_for_every_scenario(tmp_path: Path) ->
         if m["Subject"] == "Action needed: please resubmit your documents"
     ]
     assert any("The front photo is blurry. Hold the camera steady" in body for body in resubmit)
-    assert subjects.count("Your enterprise identity is verified") == 3
+    assert subjects.count("Your enterprise identity is verified") == 2
+    assert subjects.count("您的企业实名认证已通过") == 1  # the zh-CN customer
     assert subjects.count("Action needed: please resubmit your documents") == 2
     assert len(subjects) == sum(int(row["emails"]) for row in rows)
