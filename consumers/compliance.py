@@ -104,3 +104,7 @@ def _apply(account: _Account | None, event: Envelope) -> tuple[_Account | None, 
 
 def _key(account_id: str) -> str:
     return f"compliance:account:{account_id}"
+
+
+def outcomes(event: Envelope) -> list[str]:
+    return [f"requested:{event.trigger}"] if isinstance(event, ComplianceRequested) else []

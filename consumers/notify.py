@@ -163,3 +163,11 @@ def _reason_text(reason: str, texts: Texts) -> str:
         return texts.reasons.get(ReasonCode(reason), reason)
     except ValueError:
         return reason
+
+
+def outcomes(event: Envelope) -> list[str]:
+    if isinstance(event, NotificationSent):
+        return ["sent"]
+    if isinstance(event, NotificationFailed):
+        return ["failed:permanent" if event.permanent else "failed:transient"]
+    return []

@@ -33,6 +33,7 @@ from schemas.enums import (
     IdentityStatus,
     Locale,
     NotificationTemplate,
+    ReasonCode,
     ReviewQueue,
     StatusTrack,
     TaskAction,
@@ -295,3 +296,14 @@ def _decide(t: _Transitions, event: ReviewDecision) -> None:
     else:
         t.move(StatusTrack.IDENTITY, IdentityStatus.RESUBMISSION_REQUIRED, reasons)
         t.notify(NotificationTemplate.RESUBMISSION_REQUIRED, reasons=reasons)
+
+
+def outcomes(event: Envelope) -> list[str]:
+    """Transitions (decisions by outcome), decision reasons, refusals and emails asked for."""
+    if isinstance(event, NotificationRequested):
+        return [f"email:{event.template.value}"]
+    if not isinstance(event, StatusChanged):
+        return []
+    labels = [f"{event.track.value}:{'refused' if event.refused else event.to_status}"]
+    codes = {code.value for code in ReasonCode}
+    return labels + [f"reason:{reason}" for reason in event.reasons if reason in codes]

@@ -84,7 +84,9 @@ class KafkaWorker:
                 if self.stage.tick is not None and time.monotonic() >= next_tick:
                     self._tick(publisher)
                     next_tick = time.monotonic() + self.settings.tick_interval_s
+                self._report(publisher)
         finally:
+            self._report(publisher, final=True)
             publisher.flush()
             publisher.close()
             consumer.close()  # leaves the group, so partitions move on at once
@@ -94,6 +96,18 @@ class KafkaWorker:
                 self.processed,
                 self.dead_lettered,
             )
+
+    def _report(self, publisher: KafkaPublisher, final: bool = False) -> None:
+        """Publish this worker's metrics window when it is due (and the last one on exit)."""
+        metrics = self.processor.metrics
+        if metrics is not None and (final or metrics.due()):
+            publisher.publish(metrics.flush())
+        self._heartbeat()
+
+    def _heartbeat(self) -> None:
+        """Touch the health file: liveness probes check that it is fresh."""
+        if self.settings.health_file is not None:
+            self.settings.health_file.touch()
 
     def _tick(self, publisher: KafkaPublisher) -> None:
         result = self.processor.tick()

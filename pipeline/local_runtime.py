@@ -44,7 +44,14 @@ class LocalRuntime:
             if not self.tick():
                 break
             delivered += self._deliver(max_records)
-        return delivered
+        self.report_metrics()
+        return delivered + self._deliver(max_records)
+
+    def report_metrics(self) -> None:
+        """Publish every stage's metrics window now (the local runtime has no clock to wait on)."""
+        for processor in self._processors:
+            if processor.metrics is not None:
+                self.publish(processor.metrics.flush())
 
     def tick(self) -> int:
         """Run every stage's periodic work once; returns how many events it published that are

@@ -43,6 +43,19 @@ class Middleware(Protocol):
     def wrap(self, stage: Stage, call: HandlerCall) -> HandlerCall: ...
 
 
+class Observer(Protocol):
+    """Sees the result of every record, dead letters included (e.g. metrics)."""
+
+    def observe(self, result: ProcessResult) -> None: ...
+
+
+class MetricsWindow(Observer, Protocol):
+    """Per-worker metrics the runtime flushes to `kyb.metrics` when a window is due."""
+
+    def due(self) -> bool: ...
+    def flush(self) -> Envelope: ...
+
+
 class HandlerFailed(Exception):
     """The handler kept failing; carries how many attempts were made."""
 
@@ -105,10 +118,13 @@ class StageProcessor:
         ctx: Context,
         middlewares: Sequence[Middleware] = (),
         payload_limit: int = 16_384,
+        metrics: MetricsWindow | None = None,
     ) -> None:
         self.stage = stage
         self.ctx = ctx
         self.payload_limit = payload_limit
+        self.metrics = metrics
+        self.observers: tuple[Observer, ...] = () if metrics is None else (metrics,)
         call: HandlerCall = stage.handler
         for middleware in reversed(middlewares):
             call = middleware.wrap(stage, call)
@@ -134,6 +150,12 @@ class StageProcessor:
         return result
 
     def process(self, raw: bytes, source: Source) -> ProcessResult:
+        result = self._process(raw, source)
+        for observer in self.observers:
+            observer.observe(result)
+        return result
+
+    def _process(self, raw: bytes, source: Source) -> ProcessResult:
         try:
             event = decode_event(raw)
         except UndecodableEvent as exc:

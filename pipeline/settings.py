@@ -62,7 +62,14 @@ class Settings(BaseSettings):
     default_partitions: int = Field(default=6, ge=1)
     replication_factor: int = Field(default=1, ge=1)
 
+    health_file: Path | None = Field(
+        default=None, description="workers touch it every loop; `kyb health` checks its age"
+    )
     native_threads: int = Field(default=1, ge=1, description="OpenCV/OpenMP threads per worker")
+
+    metrics_window_s: float = Field(
+        default=10.0, gt=0, description="each worker publishes a StageMetric this often"
+    )
 
     # --- delivery
     max_attempts: int = Field(default=3, ge=1, description="handler attempts before dead-lettering")

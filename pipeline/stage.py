@@ -62,6 +62,13 @@ class TickResult:
     acknowledge: Callable[[], None] = _nothing
 
 
+def no_outcomes(_event: Envelope) -> tuple[str, ...]:
+    return ()
+
+
+#: Outcome labels a stage declares for one of its outputs (enum values only: no personal data).
+Outcomes = Callable[[Envelope], Sequence[str]]
+
 #: Periodic work with no input event (backlog, idle reassignment, SLA); like arq's cron jobs.
 Ticker = Callable[[Context], TickResult]
 
@@ -76,6 +83,7 @@ class Stage:
     description: str
     cpu_bound: bool = False
     tick: Ticker | None = None  # run every `settings.tick_interval_s` by each worker
+    outcomes: Outcomes = no_outcomes  # counted per window by the metrics middleware
 
     @property
     def group_id(self) -> str:

@@ -7,6 +7,8 @@ a read-modify-write that either applies completely or retries against the newer 
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
@@ -49,7 +51,7 @@ def get_json(store: StateStore, key: str) -> Any:
 class RedisStateStore:
     """Redis with a key prefix, so tests and deployments can share one server safely."""
 
-    def __init__(self, client: redis.Redis, prefix: str = "kyb:", max_update_attempts: int = 50):
+    def __init__(self, client: redis.Redis, prefix: str = "kyb:", max_update_attempts: int = 200):
         self.client = client
         self.prefix = prefix
         self._max_update_attempts = max_update_attempts
@@ -77,7 +79,7 @@ class RedisStateStore:
 
     def update(self, key: str, mutate: Mutation[T]) -> T:
         full = self.key(key)
-        for _ in range(self._max_update_attempts):
+        for attempt in range(self._max_update_attempts):
             with self.client.pipeline() as pipe:
                 try:
                     pipe.watch(full)  # type: ignore[no-untyped-call]  # untyped in redis 8
@@ -91,7 +93,8 @@ class RedisStateStore:
                     pipe.execute()
                     return result
                 except redis.WatchError:
-                    continue
+                    # lost a race: back off a little, with jitter, so one writer cannot starve
+                    time.sleep(random.uniform(0, min(0.05, 0.001 * (attempt + 1))))
         raise RuntimeError(f"update of a state key lost {self._max_update_attempts} races in a row")
 
     def append(self, key: str, value: str) -> None:

@@ -34,6 +34,7 @@ STAGES: Final[tuple[Stage, ...]] = (
         accepts=(SubmissionReceived,),
         emits=(QualityChecked,),
         handler=quality.handle,
+        outcomes=quality.outcomes,
         description="Checks both document images before anyone spends time on them.",
         cpu_bound=True,
     ),
@@ -43,6 +44,7 @@ STAGES: Final[tuple[Stage, ...]] = (
         accepts=(QualityChecked,),
         emits=(FieldsMatched,),
         handler=ocr.handle,
+        outcomes=ocr.outcomes,
         description="Reads the certificate and matches it against the typed fields.",
         cpu_bound=True,
     ),
@@ -63,6 +65,7 @@ STAGES: Final[tuple[Stage, ...]] = (
         ),
         emits=(ReviewTask, StageMetric),
         handler=assign.handle,
+        outcomes=assign.outcomes,
         tick=assign.tick,
         description="Gives each case to a reviewer with capacity; backlog, idle reassignment, SLA.",
     ),
@@ -72,6 +75,7 @@ STAGES: Final[tuple[Stage, ...]] = (
         accepts=(SubmissionReceived, ComplianceSelectionChanged, StatusChanged),
         emits=(ComplianceRequested,),
         handler=compliance.handle,
+        outcomes=compliance.outcomes,
         description="Starts the separate mainland compliance review when the customer says yes.",
     ),
     Stage(
@@ -93,6 +97,7 @@ STAGES: Final[tuple[Stage, ...]] = (
         ),
         emits=(StatusChanged, NotificationRequested),
         handler=verdict.handle,
+        outcomes=verdict.outcomes,
         description="Owns the account's status machines and decides what the customer is told.",
     ),
     Stage(
@@ -101,6 +106,7 @@ STAGES: Final[tuple[Stage, ...]] = (
         accepts=(NotificationRequested,),
         emits=(NotificationSent, NotificationFailed),
         handler=notify.handle,
+        outcomes=notify.outcomes,
         description="Sends each email exactly once.",
     ),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pipeline.documents import DocumentStore
+from pipeline.metrics import StageMetrics
 from pipeline.processing import Retries, StageProcessor
 from pipeline.settings import Settings
 from pipeline.stage import Context, Stage
@@ -34,6 +35,11 @@ def build_processor(
     retries = Retries(
         max_attempts=settings.max_attempts, backoff_s=settings.retry_backoff_ms / 1000
     )
+    metrics = StageMetrics(stage, settings.metrics_window_s, retries)
     return StageProcessor(
-        stage, ctx, [retries], payload_limit=settings.deadletter_payload_max_bytes
+        stage,
+        ctx,
+        [metrics, retries],  # metrics outermost: one latency per event, retries included
+        payload_limit=settings.deadletter_payload_max_bytes,
+        metrics=metrics,
     )

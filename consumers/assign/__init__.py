@@ -213,4 +213,10 @@ def _utc(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
 
 
-__all__ = ["TaskSpec", "handle", "task_id", "tick"]
+def outcomes(event: Envelope) -> list[str]:
+    if not isinstance(event, ReviewTask):
+        return []
+    return [f"task:{event.queue.value}:{event.action.value}"]
+
+
+__all__ = ["TaskSpec", "handle", "outcomes", "task_id", "tick"]

@@ -18,6 +18,7 @@ from consumers.ocr.registration import USCC_ALPHABET
 from pipeline.errors import PermanentError
 from pipeline.settings import Settings
 from pipeline.stage import Context
+from schemas import Envelope
 from schemas.enums import FieldName, MatchStatus, Recommendation, Side, Site
 from schemas.events import (
     Application,
@@ -206,3 +207,12 @@ def _result(
         ocr_text={Side.FRONT: text[:20_000]} if text else {},
         engine=engine_name,
     )
+
+
+def outcomes(event: Envelope) -> list[str]:
+    """The recommendation and every field's match status."""
+    if not isinstance(event, FieldsMatched):
+        return []
+    return [f"recommendation:{event.recommendation.value}"] + [
+        f"field:{m.field.value}:{m.status.value}" for m in event.fields
+    ]

@@ -20,6 +20,7 @@ from pipeline.documents import (
 from pipeline.errors import PermanentError
 from pipeline.settings import QualityThresholds
 from pipeline.stage import Context
+from schemas import Envelope
 from schemas.enums import QualityCode, Side
 from schemas.events import QualityChecked, QualityFinding, SideMeasurements, SubmissionReceived
 
@@ -107,3 +108,12 @@ def same_picture(front: SideReport, back: SideReport, limits: QualityThresholds)
     if front.phash is None or back.phash is None:
         return False
     return analysis.hamming(front.phash, back.phash) <= limits.max_same_picture_distance
+
+
+def outcomes(event: Envelope) -> list[str]:
+    """passed / failed, and each finding code (for the quality dashboard)."""
+    if not isinstance(event, QualityChecked):
+        return []
+    return ["passed" if event.passed else "failed"] + [
+        f"finding:{f.code.value}" for f in event.findings
+    ]
