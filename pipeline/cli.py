@@ -270,6 +270,43 @@ def status(account: Annotated[str, typer.Argument(help="The account id.")]) -> N
     out.print(table)
 
 
+@app.command()
+def lag(
+    every: Annotated[float, typer.Option(help="Seconds between reports.")] = 10.0,
+    once: Annotated[bool, typer.Option(help="Report once and exit.")] = False,
+) -> None:
+    """Publish each stage's consumer-group lag per topic to kyb.metrics (and print it)."""
+    import threading
+
+    from pipeline.lag import LagReader
+    from pipeline.publishing import KafkaPublisher
+
+    settings = get_settings()
+    logs.configure(settings.log_level)
+    reader, publisher = LagReader(settings), KafkaPublisher(settings)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    try:
+        while not stop.is_set():
+            for report in reader.read(STAGES):
+                publisher.publish(report)
+                typer.echo(f"{report.group:16} {report.topic:26} lag={report.lag}")
+            publisher.flush()
+            if once:
+                break
+            stop.wait(every)
+    finally:
+        reader.close()
+        publisher.close()
+
+
+def _stop_on_signals(stop: Any) -> None:
+    import signal
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+
+
 @topics_app.command("create")
 def topics_create() -> None:
     """Create every topic of the catalog that does not exist yet."""

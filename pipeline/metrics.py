@@ -8,6 +8,7 @@ Outcome labels are enum values only, so no personal data can reach a metric.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import socket
@@ -34,7 +35,7 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile of already sorted values (0 when empty)."""
     if not sorted_values:
         return 0.0
-    rank = max(0, min(len(sorted_values) - 1, round(q * len(sorted_values) + 0.5) - 1))
+    rank = max(0, min(len(sorted_values) - 1, math.ceil(q * len(sorted_values)) - 1))
     return sorted_values[rank]
 
 

@@ -116,7 +116,7 @@ STAGES_BY_NAME: Final[dict[str, Stage]] = {stage.name: stage for stage in STAGES
 EXTERNAL_WRITERS: Final[dict[str, str]] = {
     catalog.SUBMISSIONS.name: "portal",
     catalog.REVIEW_DECISIONS.name: "reviewers",
-    catalog.METRICS.name: "every stage (runtime)",
+    catalog.METRICS.name: "every stage (runtime), lag reporter",
     catalog.DEADLETTER.name: "every stage (runtime)",
 }
 #: Topics read from outside the stages, and who reads them.

@@ -12,6 +12,7 @@ from schemas.base import Envelope
 from schemas.events import (
     ComplianceRequested,
     ComplianceSelectionChanged,
+    ConsumerLag,
     DeadLetter,
     FieldsMatched,
     NotificationFailed,
@@ -38,6 +39,7 @@ Event = (
     | NotificationSent
     | NotificationFailed
     | StageMetric
+    | ConsumerLag
     | DeadLetter
 )
 EVENT_TYPES: Final[dict[str, type[Envelope]]] = {
@@ -98,7 +100,11 @@ NOTIFICATION_RESULTS = TopicSpec(
     description="What happened to each email.",
 )
 METRICS = TopicSpec(
-    "kyb.metrics", (StageMetric,), partitions=3, key="stage", description="Per-worker counters."
+    "kyb.metrics",
+    (StageMetric, ConsumerLag),
+    partitions=3,
+    key="stage",
+    description="Per-worker counters and consumer-group lag.",
 )
 DEADLETTER = TopicSpec(
     "kyb.deadletter",

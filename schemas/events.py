@@ -273,6 +273,19 @@ class StageMetric(Envelope):
     outcomes: dict[str, int] = Field(default_factory=dict)
 
 
+class ConsumerLag(Envelope):
+    """How far a stage's consumer group is behind on one topic (from the broker's offsets)."""
+
+    event_type: Literal["ConsumerLag"] = "ConsumerLag"
+    stage: Identifier
+    group: Identifier
+    topic: Identifier
+    partitions: Annotated[int, Field(ge=0)]
+    committed: Annotated[int, Field(ge=0)]  # summed over the partitions
+    end: Annotated[int, Field(ge=0)]
+    lag: Annotated[int, Field(ge=0)]
+
+
 class DeadLetter(Envelope):
     """An input a stage could not use, with why; the raw payload is kept (truncated) for replay."""
 
@@ -293,6 +306,7 @@ __all__ = [
     "CompanyDetails",
     "ComplianceRequested",
     "ComplianceSelectionChanged",
+    "ConsumerLag",
     "DeadLetter",
     "Evidence",
     "FieldMatch",
