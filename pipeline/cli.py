@@ -307,6 +307,39 @@ def _stop_on_signals(stop: Any) -> None:
         signal.signal(signum, lambda *_: stop.set())
 
 
+@app.command()
+def dashboard(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port for the page, /metrics and /api/summary.")] = 6066,
+) -> None:
+    """Serve the ops dashboard: live charts, Prometheus /metrics (faust-streaming tables)."""
+    import faust
+
+    from pipeline.dashboard.app import Dashboard
+    from pipeline.kafka_runtime import ensure_topics
+
+    settings = get_settings()
+    board = Dashboard(settings, host, port)
+    ensure_topics(settings, board.changelog_topics())
+    faust.Worker(
+        board.app, loglevel=settings.log_level.lower(), quiet=True
+    ).execute_from_commandline()
+
+
+@app.command()
+def top(
+    url: Annotated[str, typer.Option(help="The dashboard's address.")] = "http://127.0.0.1:6066",
+    every: Annotated[float, typer.Option(help="Seconds between refreshes.")] = 2.0,
+    once: Annotated[bool, typer.Option(help="Print one screen and exit.")] = False,
+) -> None:
+    """The dashboard's numbers live in the terminal."""
+    from pipeline.dashboard.top import run_top
+
+    code = run_top(url, every, once, Console())
+    if code:
+        raise typer.Exit(code)
+
+
 @topics_app.command("create")
 def topics_create() -> None:
     """Create every topic of the catalog that does not exist yet."""

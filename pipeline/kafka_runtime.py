@@ -156,21 +156,23 @@ class KafkaWorker:
 
 def create_topics(settings: Settings, topics: Iterable[TopicSpec] = TOPICS) -> list[str]:
     """Provision every catalog topic; returns the names that were newly created."""
+    return ensure_topics(settings, {topic.name: topic.partitions for topic in topics})
+
+
+def ensure_topics(settings: Settings, wanted: dict[str, int]) -> list[str]:
+    """Create the named topics (name → partitions) that do not exist yet."""
     admin = KafkaAdminClient(
         bootstrap_servers=settings.bootstrap_servers, client_id=settings.client_id
     )
     created = []
     try:
         existing = set(admin.list_topics())
-        wanted = [
-            NewTopic(topic.name, topic.partitions, settings.replication_factor)
-            for topic in topics
-            if topic.name not in existing
-        ]
-        for new_topic in wanted:
+        for name, partitions in wanted.items():
+            if name in existing:
+                continue
             try:
-                admin.create_topics([new_topic])
-                created.append(new_topic.name)
+                admin.create_topics([NewTopic(name, partitions, settings.replication_factor)])
+                created.append(name)
             except TopicAlreadyExistsError:
                 pass
     finally:

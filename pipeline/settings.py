@@ -146,6 +146,11 @@ class Settings(BaseSettings):
     mail_from: str = "KYB Verification <no-reply@kyb.example>"
     mail_domain: str = "kyb.example"
 
+    # --- dashboard
+    dashboard_window_s: float = Field(default=60.0, gt=0, description="tumbling window size")
+    dashboard_windows: int = Field(default=30, ge=2, description="windows kept and charted")
+    dashboard_data_dir: Path = Path(".kyb-dashboard")
+
     # --- logging
     log_level: str = "INFO"
 
