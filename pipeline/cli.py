@@ -23,10 +23,12 @@ app = typer.Typer(
 )
 topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics from the catalog.")
 schema_app = typer.Typer(no_args_is_help=True, help="Event schemas.")
+deploy_app = typer.Typer(no_args_is_help=True, help="Deployment files from the topology.")
 reviewers_app = typer.Typer(no_args_is_help=True, help="The reviewer roster.")
 app.add_typer(topics_app, name="topics")
 app.add_typer(reviewers_app, name="reviewers")
 app.add_typer(schema_app, name="schema")
+app.add_typer(deploy_app, name="deploy")
 
 StageName = StrEnum("StageName", {stage.name: stage.name for stage in STAGES})  # type: ignore[misc]
 _STAGE_HELP = "; ".join(f"{stage.name}: {stage.description}" for stage in STAGES)
@@ -338,6 +340,34 @@ def top(
     code = run_top(url, every, once, Console())
     if code:
         raise typer.Exit(code)
+
+
+@deploy_app.command("render")
+def deploy_render(directory: Annotated[Path, typer.Argument(help="Usually deploy/.")]) -> None:
+    """Write docker-compose.yml and k8s/*.yaml, derived from the topology."""
+    from pipeline.deploy import write
+
+    for path in write(directory):
+        typer.echo(f"wrote {path}")
+
+
+@app.command()
+def health(
+    max_age: Annotated[float, typer.Option(help="Seconds since the worker's last loop.")] = 60.0,
+) -> None:
+    """Liveness probe: exit 0 when this container's worker touched its health file recently."""
+    import time
+
+    path = get_settings().health_file
+    if path is None:
+        raise _fail("KYB_HEALTH_FILE is not set")
+    try:
+        age = time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        raise _fail(f"no health file at {path} (the worker has not started)", code=1) from None
+    if age > max_age:
+        raise _fail(f"the worker last reported {age:.0f} s ago (limit {max_age:.0f} s)", code=1)
+    typer.echo(f"ok: last loop {age:.1f} s ago")
 
 
 @topics_app.command("create")

@@ -71,10 +71,11 @@ class Dashboard:
         )
         self.app.agent(metrics_topic, name="metrics")(self._on_metrics)
         self.app.agent(status_topic, name="status")(self._on_status)
-        self.app.page("/metrics")(self._prometheus)
-        self.app.page("/api/summary")(self._summary)
-        self.app.page("/")(self._index)
-        self.app.page("/static/dashboard.js")(self._script)
+        # faust's stubs expect (view, request); a bound method receives the request only
+        self.app.page("/metrics")(self._prometheus)  # type: ignore[arg-type]
+        self.app.page("/api/summary")(self._summary)  # type: ignore[arg-type]
+        self.app.page("/")(self._index)  # type: ignore[arg-type]
+        self.app.page("/static/dashboard.js")(self._script)  # type: ignore[arg-type]
 
     def changelog_topics(self) -> dict[str, int]:
         """Faust's own topics; created before start (Tansu assigns only topics that exist)."""

@@ -1,0 +1,72 @@
+"""Deployment files are derived from the topology and say what the catalog says."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from pipeline import deploy
+from pipeline.topology import STAGES
+from schemas import TOPICS_BY_NAME
+
+DEPLOY = Path(__file__).parents[3] / "deploy"
+
+
+def test_committed_files_are_what_the_topology_renders() -> None:
+    for relative, text in deploy.render().items():
+        committed = DEPLOY / relative
+        assert committed.read_text(encoding="utf-8") == text, (
+            f"{relative} is stale: run `kyb deploy render deploy/`"
+        )
+
+
+def test_compose_has_a_scaled_service_per_stage_and_the_infrastructure() -> None:
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+    services = compose["services"]
+    for stage in STAGES:
+        service = services[f"worker-{stage.name}"]
+        assert service["command"] == ["worker", stage.name]
+        assert service["deploy"]["replicas"] >= 1
+        assert service["healthcheck"]["test"][1:3] == ["kyb", "health"]
+        assert service["depends_on"]["topics-init"]["condition"] == (
+            "service_completed_successfully"
+        )
+    assert services["kafka"]["image"].startswith("apache/kafka:")
+    assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert "--appendonly" in services["redis"]["command"]
+    assert services["topics-init"]["command"] == ["topics", "create"]
+    assert {"smtp", "console", "dashboard", "lag-reporter"} <= set(services)
+    assert "PASSWORD" not in (DEPLOY / "docker-compose.yml").read_text()
+
+
+def test_each_stage_scales_on_its_own_group_lag_up_to_its_partitions() -> None:
+    for stage in STAGES:
+        docs = list(yaml.safe_load_all((DEPLOY / "k8s" / f"stage-{stage.name}.yaml").read_text()))
+        kinds = {doc["kind"]: doc for doc in docs}
+        assert set(kinds) == {"Deployment", "ScaledObject", "PodDisruptionBudget"}
+        container = kinds["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+        assert container["args"] == ["worker", stage.name]
+        assert container["livenessProbe"]["exec"]["command"][:2] == ["kyb", "health"]
+        assert container["securityContext"]["runAsNonRoot"] is True
+        scaled = kinds["ScaledObject"]["spec"]
+        assert scaled["scaleTargetRef"]["name"] == kinds["Deployment"]["metadata"]["name"]
+        triggers = scaled["triggers"]
+        assert {t["metadata"]["consumerGroup"] for t in triggers} == {stage.group_id}
+        topics = {t["metadata"]["topic"] for t in triggers}
+        assert topics == {topic.name for topic in stage.reads}
+        assert all(name in TOPICS_BY_NAME for name in topics)
+        assert scaled["maxReplicaCount"] == max(TOPICS_BY_NAME[t].partitions for t in topics)
+        assert kinds["PodDisruptionBudget"]["spec"]["maxUnavailable"] == 1
+
+
+def test_the_image_runs_as_non_root_with_tesseract_and_the_project() -> None:
+    text = (DEPLOY / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11-slim", text, re.M)
+    for package in ("tesseract-ocr-eng", "tesseract-ocr-chi-sim"):
+        assert package in text
+    assert re.search(r"^USER kyb$", text, re.M)
+    assert "RUN pip install ." in text
+    for folder in ("schemas", "pipeline", "consumers", "producers"):
+        assert f"COPY {folder} ./{folder}" in text  # every package setuptools is told to include
