@@ -69,6 +69,8 @@ class DocumentStore:
         raw_path = unquote(parts.path)
         if "\x00" in raw_path:
             raise DocumentRefused("NUL byte in path")
+        if "%" in raw_path:
+            raise DocumentRefused("percent-encoding left after decoding (double encoding)")
         if not raw_path.startswith("/"):
             raise DocumentRefused("path must be absolute")
         if any(part == ".." for part in raw_path.split("/")):
