@@ -39,7 +39,7 @@ _ENV = Environment(
 )
 
 SUBJECTS = TEXTS[Locale.EN].subjects
-CLAIM_TTL_S = 120
+CLAIM_TTL_S = 30  # renewed before every attempt; a crashed sender's claim lapses soon
 
 
 def handle(event: NotificationRequested, ctx: Context) -> list[Envelope]:
@@ -52,7 +52,7 @@ def handle(event: NotificationRequested, ctx: Context) -> list[Envelope]:
         try:
             if ctx.state.get(sent_key) is None:
                 message = render(event, message_id, ctx.settings.mail_from)
-                attempts = _send(message, event, ctx)
+                attempts = _send(message, event, ctx, claim_key)
                 ctx.state.set(sent_key, message_id)
         finally:
             ctx.state.delete(claim_key)
@@ -78,12 +78,13 @@ def _claim(key: str, ctx: Context, sent: Callable[[], bool]) -> None:
         time.sleep(0.2)
 
 
-def _send(message: EmailMessage, event: NotificationRequested, ctx: Context) -> int:
+def _send(message: EmailMessage, event: NotificationRequested, ctx: Context, claim: str) -> int:
     """Send with backoff; returns the attempts it took. Failures become NotificationFailed."""
     s = ctx.settings
     transport = build_transport(s)
     delays = backoff_delays(s.mail_retry_initial_s, s.mail_retry_attempts, s.mail_retry_max_delay_s)
     for attempt in range(1, s.mail_retry_attempts + 1):
+        ctx.state.set(claim, s.client_id, ttl_s=CLAIM_TTL_S)  # still ours while we try
         try:
             transport.send(message)
             return attempt

@@ -27,3 +27,17 @@ class RefusedError(PermanentError):
 
 class TransientError(Exception):
     """A dependency is briefly unavailable; retry with backoff."""
+
+
+class DependencyDown(Exception):
+    """The state store (Redis) is unreachable: no record is at fault, so none is dead-lettered.
+
+    The runtime stops the batch without committing, waits, and processes the record again.
+    """
+
+
+def is_dependency_down(exc: BaseException) -> bool:
+    """Connection-level failures of Redis: an outage, not a bad record."""
+    import redis
+
+    return isinstance(exc, redis.ConnectionError | redis.TimeoutError)

@@ -19,6 +19,7 @@ from kafka.admin import NewTopic
 from kafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 
+from pipeline.errors import DependencyDown
 from pipeline.processing import Source, StageProcessor
 from pipeline.publishing import KafkaPublisher, kafka_producer
 from pipeline.settings import Settings
@@ -53,6 +54,7 @@ class KafkaWorker:
         self._stopping = threading.Event()
         self.processed = 0
         self.dead_lettered = 0
+        self._outages = 0
 
     def stop(self) -> None:
         self._stopping.set()
@@ -109,6 +111,19 @@ class KafkaWorker:
         if self.settings.health_file is not None:
             self.settings.health_file.touch()
 
+    @staticmethod
+    def _rewind(
+        consumer: KafkaConsumer,
+        batch: dict[TopicPartition, Any],
+        done: dict[TopicPartition, OffsetAndMetadata],
+    ) -> None:
+        """Seek every partition of the batch back to its first unprocessed record."""
+        for partition, records in batch.items():
+            if records:
+                consumer.seek(
+                    partition, done[partition].offset if partition in done else records[0].offset
+                )
+
     def _tick(self, publisher: KafkaPublisher) -> None:
         result = self.processor.tick()
         if not result.outputs:
@@ -127,12 +142,18 @@ class KafkaWorker:
         self, consumer: KafkaConsumer, publisher: KafkaPublisher, batch: dict[TopicPartition, Any]
     ) -> None:
         done: dict[TopicPartition, OffsetAndMetadata] = {}
+        outage: DependencyDown | None = None
         for partition, records in batch.items():
             for record in records:
-                if self._stopping.is_set():
+                if self._stopping.is_set() or outage is not None:
                     break  # finish what is in flight, leave the rest for the next owner
                 source = Source(record.topic, record.partition, record.offset, record.key)
-                result = self.processor.process(record.value, source)
+                try:
+                    result = self.processor.process(record.value, source)
+                except DependencyDown as exc:
+                    outage = exc
+                    self._rewind(consumer, batch, done)
+                    break
                 for event in result.outputs:
                     publisher.publish(event)
                 self.processed += 1
@@ -140,6 +161,18 @@ class KafkaWorker:
                 done[partition] = OffsetAndMetadata(record.offset + 1, "", -1)
         if self.stage.cpu_bound:
             release_native_memory()
+        if outage is not None:
+            self._outages += 1
+            wait = min(10.0, 0.5 * 2 ** min(self._outages, 5))
+            log.warning(
+                "stage=%s state store unreachable (%s); retrying in %.1f s",
+                self.stage.name,
+                outage,
+                wait,
+            )
+            self._stopping.wait(wait)
+        else:
+            self._outages = 0
         if not done:
             return
         publisher.flush()  # outputs are durable before the inputs are marked consumed

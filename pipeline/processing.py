@@ -16,7 +16,7 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
-from pipeline.errors import PermanentError, RefusedError
+from pipeline.errors import DependencyDown, PermanentError, RefusedError, is_dependency_down
 from pipeline.retry import backoff_delays
 from pipeline.stage import Context, Stage, TickResult
 from schemas import TOPICS_BY_NAME, Envelope, UndecodableEvent, decode_event
@@ -186,6 +186,8 @@ class StageProcessor:
             letter = self._dead(raw, source, reason, str(exc), event)
             return ProcessResult([*self._declared(exc.outputs), *letter.outputs])
         except HandlerFailed as exc:
+            if is_dependency_down(exc.cause):
+                raise DependencyDown(f"{type(exc.cause).__name__}: {exc.cause}") from exc
             return self._dead(
                 raw,
                 source,
@@ -195,6 +197,8 @@ class StageProcessor:
                 exc.attempts,
             )
         except Exception as exc:  # a handler bug must not kill the worker
+            if is_dependency_down(exc):
+                raise DependencyDown(f"{type(exc).__name__}: {exc}") from exc
             log.exception("stage=%s event_id=%s handler crashed", self.stage.name, event.event_id)
             return self._dead(
                 raw,

@@ -155,3 +155,16 @@ def test_undeclared_outputs_are_dead_lettered(tmp_path: Path) -> None:
 
     letter = only_letter(make(sneaky, tmp_path).process(encode_event(submission()), SOURCE).outputs)
     assert "undeclared" in letter.error
+
+
+def test_an_unreachable_state_store_is_an_outage_not_a_bad_record(tmp_path: Path) -> None:
+    import redis
+
+    from pipeline.errors import DependencyDown
+
+    def redis_down(event: SubmissionReceived, ctx: Context) -> Sequence[Envelope]:
+        raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379")
+
+    processor = make(redis_down, tmp_path)
+    with pytest.raises(DependencyDown, match="ConnectionError"):
+        processor.process(encode_event(submission()), SOURCE)
