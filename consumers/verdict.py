@@ -49,6 +49,18 @@ from schemas.events import (
     SubmissionReceived,
 )
 
+_I = IdentityStatus
+#: Identity only moves forward within a submission (a new submission restarts at "submitted").
+_IDENTITY_RANK: dict[str | None, int] = {
+    None: -1,
+    _I.SUBMITTED: 0,
+    _I.CHECKING: 1,
+    _I.IN_REVIEW: 2,
+    _I.VERIFIED: 3,
+    _I.REJECTED: 3,
+    _I.RESUBMISSION_REQUIRED: 3,
+}
+FINAL_RANK = 3
 _QUALITY_KEYS = {"code", "side"}  # lets the email say the reason in the customer's language
 REMEMBERED_EVENTS = 100
 HISTORY_LIMIT = 500
@@ -123,6 +135,12 @@ def _check_decision(event: ReviewDecision, ctx: Context) -> None:
         raise RefusedError(f"decision refused ({refusal.value}): {describe(refusal)}")
 
 
+def _forward(before: str | None, to: str) -> bool:
+    """A later step of the same submission (a final status is never left)."""
+    rank = _IDENTITY_RANK[before]
+    return before is not None and rank < FINAL_RANK and _IDENTITY_RANK[to] > rank
+
+
 class _Transitions:
     """Collects the audit entries and emails one input causes."""
 
@@ -134,9 +152,16 @@ class _Transitions:
     def move(
         self, track: StatusTrack, to: str, reasons: Sequence[str] = (), always: bool = False
     ) -> None:
-        """Change a track and audit it; `always` audits even a change to the same status."""
+        """Change a track and audit it; `always` audits even a change to the same status.
+
+        Events of different topics arrive in any order (a review task after its decision, a
+        quality result after a verdict): a move the status machine does not allow from the
+        current status is such a late event, and is ignored.
+        """
         before = self._current(track)
         if before == to and not always:
+            return
+        if track is StatusTrack.IDENTITY and not always and not _forward(before, to):
             return
         setattr(self.state, track.value, to)
         self._audit(track, before, to, reasons)

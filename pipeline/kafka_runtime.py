@@ -68,9 +68,14 @@ class KafkaWorker:
         signal.signal(signal.SIGINT, on_signal)
 
     def run(self, max_seconds: float | None = None) -> None:
+        overrides = (
+            {"max_poll_records": self.settings.max_poll_records_cpu_bound}
+            if self.stage.cpu_bound
+            else {}
+        )
         consumer = KafkaConsumer(
             *(topic.name for topic in self.stage.reads),
-            **consumer_config(self.settings, self.stage.group_id),
+            **consumer_config(self.settings, self.stage.group_id, **overrides),
         )
         publisher = KafkaPublisher(self.settings, kafka_producer(self.settings))
         deadline = None if max_seconds is None else time.monotonic() + max_seconds

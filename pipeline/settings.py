@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     session_timeout_ms: int = Field(default=10_000, ge=1_000)
     heartbeat_interval_ms: int = Field(default=2_000, ge=100)
     max_poll_records: int = Field(default=100, ge=1)
+    max_poll_records_cpu_bound: int = Field(
+        default=2,
+        ge=1,
+        description="quality/OCR take ~1 s per record: small batches commit often, so a "
+        "rebalance (a worker added or lost) never waits on a long batch",
+    )
     max_poll_interval_ms: int = Field(default=300_000, ge=10_000)
     poll_timeout_ms: int = Field(default=500, ge=10)
     default_partitions: int = Field(default=6, ge=1)

@@ -32,6 +32,7 @@ from tests.helpers import (
     company,
     followed_by,
     open_review_task,
+    review_task,
     roster,
     submission,
 )
@@ -284,3 +285,19 @@ def test_the_mainland_answer_changed_before_during_and_after_review(ctx_for) -> 
     account = verdict.load_account(ctx.state, sub.account_id)
     assert account is not None
     assert (account.compliance, account.identity) == ("approved", "submitted")
+
+
+def test_late_events_of_other_topics_never_move_a_status_back(ctx_for) -> None:  # type: ignore[no-untyped-def]
+    """Found by the chaos run: a task event arriving after its decision reopened the review."""
+    ctx = ctx_for("verdict")
+    sub = submission()
+    verdict.handle(sub, ctx)
+    approve = decision(ctx, sub, Decision.APPROVE)  # overtakes quality and the task event
+    assert changes(verdict.handle(approve, ctx))[0] == ("identity", "submitted", "verified")
+    late_quality = follow(sub, QualityChecked, application=sub.application, passed=True)
+    late_task = review_task(sub, "r")
+    assert changes(verdict.handle(late_quality, ctx)) == []
+    assert changes(verdict.handle(late_task, ctx)) == []
+    account = verdict.load_account(ctx.state, sub.account_id)
+    assert account is not None
+    assert account.identity == "verified"
