@@ -308,9 +308,7 @@ def test_chaos(world: dict[str, Any], kafka_broker: str) -> None:
     def final_emails() -> Counter[str]:
         found: Counter[str] = Counter()
         for message in world["smtp"].server.messages:
-            match = re.match(
-                r"<(.+)\.(verified|rejected|resubmission_required)\.", str(message["Message-ID"])
-            )
+            match = FINAL_MAIL.match(message_id(message))
             if match:
                 found[match.group(1)] += 1
         return found
