@@ -63,6 +63,8 @@ _IDENTITY_RANK: dict[str | None, int] = {
 FINAL_RANK = 3
 _QUALITY_KEYS = {"code", "side"}  # lets the email say the reason in the customer's language
 REMEMBERED_EVENTS = 100
+SEEN_LIMIT = 20
+EARLY_LIMIT = 50
 HISTORY_LIMIT = 500
 
 
@@ -79,6 +81,8 @@ class AccountState(BaseModel):
     sole_proprietorship: bool = False
     applied: dict[str, list[str]] = Field(default_factory=dict)
     refusals: dict[str, str] = Field(default_factory=dict)
+    seen_submissions: list[str] = Field(default_factory=list)
+    early: dict[str, list[str]] = Field(default_factory=dict)  # events ahead of their submission
     history: list[dict[str, Any]] = Field(default_factory=list)
 
 
@@ -231,7 +235,15 @@ def _apply(t: _Transitions, event: Envelope) -> None:
         if not event.mainland_resources and state.compliance is ComplianceStatus.PENDING:
             t.move(StatusTrack.COMPLIANCE, ComplianceStatus.NOT_REQUIRED, ["customer answered no"])
     elif event.submission_id != state.submission_id:
-        return  # belongs to an older submission
+        if event.submission_id not in state.seen_submissions:
+            # a result that overtook its submission (another topic, a restarted worker):
+            # kept until the submission arrives, then applied in order
+            early = state.early.setdefault(event.submission_id, [])
+            if len(early) < EARLY_LIMIT:
+                early.append(encode_event(event).decode())
+            while len(state.early) > SEEN_LIMIT:  # bounded: the oldest unknown goes first
+                state.early.pop(next(iter(state.early)))
+        return  # otherwise it belongs to an older submission
     elif isinstance(event, QualityChecked):
         if event.passed:
             t.move(StatusTrack.IDENTITY, IdentityStatus.CHECKING)
@@ -262,7 +274,9 @@ def _apply(t: _Transitions, event: Envelope) -> None:
 def _submitted(t: _Transitions, event: SubmissionReceived) -> None:
     state, app = t.state, event.application
     if state.submitted_at is not None and event.occurred_at < state.submitted_at:
-        return  # an older submission arriving late: the newer one stands
+        _seen(state, event.submission_id)  # an older one arriving late: the newer one stands
+        state.early.pop(event.submission_id, None)
+        return
     if state.account_type is AccountType.ENTERPRISE and app.account_type is AccountType.INDIVIDUAL:
         t.refuse(
             StatusTrack.ACCOUNT_TYPE,
@@ -291,6 +305,19 @@ def _submitted(t: _Transitions, event: SubmissionReceived) -> None:
     if not app.mainland_resources and state.compliance is ComplianceStatus.PENDING:
         t.move(StatusTrack.COMPLIANCE, ComplianceStatus.NOT_REQUIRED, ["customer answered no"])
     t.notify(NotificationTemplate.RECEIVED)
+    _seen(state, event.submission_id)
+    for raw in state.early.pop(event.submission_id, []):
+        early = decode_event(raw.encode())
+        replay = _Transitions(state, early, t.ctx)
+        _apply(replay, early)
+        t.outputs.extend(replay.outputs)
+    state.early = {
+        sid: events for sid, events in state.early.items() if sid not in state.seen_submissions
+    }
+
+
+def _seen(state: AccountState, submission_id: str) -> None:
+    state.seen_submissions = [*state.seen_submissions, submission_id][-SEEN_LIMIT:]
 
 
 def _decide(t: _Transitions, event: ReviewDecision) -> None:

@@ -301,3 +301,29 @@ def test_late_events_of_other_topics_never_move_a_status_back(ctx_for) -> None: 
     account = verdict.load_account(ctx.state, sub.account_id)
     assert account is not None
     assert account.identity == "verified"
+
+
+def test_results_that_overtake_their_submission_are_applied_when_it_arrives(ctx_for) -> None:  # type: ignore[no-untyped-def]
+    """Found by the chaos run: a compliance decision processed before the submission was
+    dropped as "older", and the account stayed pending forever."""
+    ctx = ctx_for("verdict")
+    sub = submission(application=application(mainland_resources=True))
+    request = follow(sub, ComplianceRequested, application=sub.application, trigger="submission")
+    approve = decision(
+        ctx, sub, Decision.APPROVE, ReviewQueue.COMPLIANCE, (ReasonCode.COMPLIANCE_CLEARED,)
+    )
+    quality = follow(sub, QualityChecked, application=sub.application, passed=True)
+    for early in (request, approve, quality):
+        assert verdict.handle(early, ctx) == []  # kept, not applied yet
+    out = verdict.handle(sub, ctx)
+    assert changes(out) == [
+        ("identity", None, "submitted"),
+        ("mainland_resources", None, "yes"),
+        ("compliance", "not_required", "pending"),
+        ("compliance", "pending", "approved"),
+        ("identity", "submitted", "checking"),
+    ]
+    assert verdict.handle(sub, ctx) == out  # a replay re-emits the same, applies nothing twice
+    account = verdict.load_account(ctx.state, sub.account_id)
+    assert account is not None
+    assert (account.compliance, account.identity, account.early) == ("approved", "checking", {})
