@@ -81,6 +81,7 @@ class AccountState(BaseModel):
     sole_proprietorship: bool = False
     applied: dict[str, list[str]] = Field(default_factory=dict)
     refusals: dict[str, str] = Field(default_factory=dict)
+    compliance_decided_for: str | None = None  # the submission whose compliance was decided
     seen_submissions: list[str] = Field(default_factory=list)
     early: dict[str, list[str]] = Field(default_factory=dict)  # events ahead of their submission
     history: list[dict[str, Any]] = Field(default_factory=list)
@@ -264,7 +265,9 @@ def _apply(t: _Transitions, event: Envelope) -> None:
             )
             t.move(StatusTrack.IDENTITY, IdentityStatus.IN_REVIEW)
     elif isinstance(event, ComplianceRequested):
-        if state.compliance is not ComplianceStatus.PENDING:
+        # a request its own decision overtook changes nothing
+        decided_already = state.compliance_decided_for == event.submission_id
+        if state.compliance is not ComplianceStatus.PENDING and not decided_already:
             t.move(StatusTrack.COMPLIANCE, ComplianceStatus.PENDING, [event.trigger])
             t.notify(NotificationTemplate.COMPLIANCE_PENDING)
     elif isinstance(event, ReviewDecision):
@@ -323,6 +326,7 @@ def _seen(state: AccountState, submission_id: str) -> None:
 def _decide(t: _Transitions, event: ReviewDecision) -> None:
     reasons = [code.value for code in event.reason_codes]
     if event.queue is ReviewQueue.COMPLIANCE:
+        t.state.compliance_decided_for = event.submission_id
         approved = event.decision is Decision.APPROVE
         t.move(
             StatusTrack.COMPLIANCE,
