@@ -36,12 +36,20 @@ class SmtpTransport:
                 )
             else:
                 client = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_s)
-            with client:
+            try:
                 if s.smtp_security == "starttls":
                     client.starttls(context=ssl.create_default_context())
                 if s.smtp_user and s.smtp_password:
                     client.login(s.smtp_user, s.smtp_password.get_secret_value())
                 client.send_message(message)
+            except BaseException:
+                client.close()
+                raise
+            # accepted: a failing QUIT must not make us send it again (found by the chaos run)
+            try:
+                client.quit()
+            except (OSError, smtplib.SMTPException):
+                client.close()
         except smtplib.SMTPRecipientsRefused as exc:
             raise PermanentMailError("recipient refused") from exc
         except smtplib.SMTPResponseException as exc:

@@ -363,6 +363,7 @@ def test_chaos(world: dict[str, Any], kafka_broker: str) -> None:
         "final_status": dict(statuses),
         "lost": lost,
         "duplicate_emails": duplicates,
+        "duplicate_kinds": sorted({i.split(".")[1] for i, n in ids.items() if n > 1}),
         "final_emails_per_submission": sorted(set(emails[s] for s in made)),
         "dead_letters": dict(by_reason),
         "kills": dict(world["workers"].kills),
