@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -39,6 +40,28 @@ _ENV = Environment(
 )
 
 SUBJECTS = TEXTS[Locale.EN].subjects
+
+
+class _Recent:
+    """Ids this process has sent, newest last: if Redis is unreachable right after the SMTP
+    server accepted a message, the redelivered request must not send it again (found by the
+    chaos run's Redis restart). A worker killed in that instant can still send twice; the
+    deterministic Message-ID lets the receiving side drop the copy."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+
+    def remember(self, notification_id: str) -> None:
+        self._ids[notification_id] = None
+        while len(self._ids) > self._size:
+            self._ids.popitem(last=False)
+
+    def __contains__(self, notification_id: object) -> bool:
+        return notification_id in self._ids
+
+
+_sent_here = _Recent()
 CLAIM_TTL_S = 30  # renewed before every attempt; a crashed sender's claim lapses soon
 
 
@@ -46,6 +69,8 @@ def handle(event: NotificationRequested, ctx: Context) -> list[Envelope]:
     sent_key = f"notify:sent:{event.notification_id}"
     message_id = f"<{event.notification_id}@{ctx.settings.mail_domain}>"
     attempts = 0
+    if event.notification_id in _sent_here:
+        ctx.state.set(sent_key, message_id)  # sent before the state store went away
     if ctx.state.get(sent_key) is None:
         claim_key = f"notify:claim:{event.notification_id}"
         _claim(claim_key, ctx, lambda: ctx.state.get(sent_key) is not None)
@@ -53,6 +78,7 @@ def handle(event: NotificationRequested, ctx: Context) -> list[Envelope]:
             if ctx.state.get(sent_key) is None:
                 message = render(event, message_id, ctx.settings.mail_from)
                 attempts = _send(message, event, ctx, claim_key)
+                _sent_here.remember(event.notification_id)
                 ctx.state.set(sent_key, message_id)
         finally:
             ctx.state.delete(claim_key)

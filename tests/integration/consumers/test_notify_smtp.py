@@ -184,3 +184,35 @@ def test_smtp_down_for_good_is_a_failure_after_the_retries(
     assert (failed.permanent, failed.attempts) == (False, 3)
     assert isinstance(letter, DeadLetter)
     assert "SMTP unavailable" in failed.error
+
+
+class FlakyStore(RedisStateStore):
+    """Real Redis whose first write of a sent record fails, as during a Redis restart."""
+
+    def __init__(self, inner: RedisStateStore) -> None:
+        super().__init__(inner.client, inner.prefix)
+        self.failed = False
+
+    def set(self, key: str, value: str, ttl_s: int | None = None) -> None:
+        if key.startswith("notify:sent:") and not self.failed:
+            self.failed = True
+            import redis
+
+            raise redis.ConnectionError("Connection refused (restarting)")
+        super().set(key, value, ttl_s)
+
+
+def test_redis_lost_right_after_the_send_does_not_send_twice(
+    smtp_server: SmtpServer, redis_store: RedisStateStore, tmp_path: Path
+) -> None:
+    import redis
+
+    flaky = FlakyStore(redis_store)
+    ctx = context(smtp_server.port, flaky, tmp_path)
+    event = request()
+    with pytest.raises(redis.ConnectionError):
+        notify.handle(event, ctx)  # accepted by SMTP, but the record could not be written
+    [sent] = notify.handle(event, ctx)  # the redelivery after Redis is back
+    assert isinstance(sent, NotificationSent)
+    assert len(smtp_server.messages) == 1
+    assert redis_store.get(f"notify:sent:{event.notification_id}") is not None
