@@ -53,7 +53,10 @@ def settings_for(root: Path) -> Settings:
 def end_to_end(root: Path, uploads: list[tuple[Path, Path, str]]) -> dict[str, Any]:
     settings = settings_for(root)
     state, documents = memory_state_store(), DocumentStore([root], 25_000_000)
-    ledger_for(state).load(demo_roster(), time.time())
+    # one reviewer with room for every task: the benchmark measures the pipeline, not a backlog
+    roster = demo_roster()
+    reviewer = roster.reviewers[0].model_copy(update={"max_open": 10_000})
+    ledger_for(state).load(roster.model_copy(update={"reviewers": (reviewer,)}), time.time())
     runtime = LocalRuntime(build_processor(stage, settings, state, documents) for stage in STAGES)
     portal = PortalPublisher(runtime, documents)
     task_seen: dict[str, float] = {}
@@ -82,7 +85,7 @@ def end_to_end(root: Path, uploads: list[tuple[Path, Path, str]]) -> dict[str, A
         "seconds": round(elapsed, 2),
         "submissions_per_s": round(len(uploads) / elapsed, 3),
         "to_review_task": summary_ms(latencies),
-        "reached_review": len(latencies),
+        "reached_review": len(latencies),  # the others failed the quality check (as expected)
         "events": submissions,
     }
 
