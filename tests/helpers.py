@@ -200,3 +200,21 @@ def review_task(
         "application": cause.application,
     }
     return ReviewTask.model_validate(values | fields)
+
+
+def start_kyb(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """A long-running `kyb` command (worker, console, dashboard) logging to `log`."""
+    return subprocess.Popen(
+        kyb_command(*args), env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
+    )
+
+
+def serve_kyb(
+    args: list[str], env: dict[str, str], log: Path, port: int
+) -> subprocess.Popen[bytes]:
+    """`start_kyb` for a server: returns once it listens on `port` (fails with its log if it
+    exits first)."""
+    proc = start_kyb(args, env, log)
+    wait_for(lambda: proc.poll() is not None or port_open(port), 60, what=f"{args[0]} port")
+    assert proc.poll() is None, log.read_text()[-3000:]
+    return proc

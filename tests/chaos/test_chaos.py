@@ -45,7 +45,7 @@ from schemas import decode_event
 from schemas.enums import EntityType, TaskAction
 from schemas.events import DeadLetter, ReviewTask
 from tests.conftest import SmtpServer, stop_process
-from tests.helpers import free_port, kyb_command, port_open, roster, wait_for
+from tests.helpers import free_port, kyb_command, port_open, roster, start_kyb, wait_for
 
 pytestmark = pytest.mark.chaos
 
@@ -136,12 +136,7 @@ class Workers:
 
     def start(self, name: str) -> None:
         stage = name.rsplit("-", 1)[0]
-        self.procs[name] = subprocess.Popen(
-            kyb_command("worker", stage),
-            env=self.env,
-            stdout=(self.logs / f"{name}.log").open("ab"),
-            stderr=subprocess.STDOUT,
-        )
+        self.procs[name] = start_kyb(["worker", stage], self.env, self.logs / f"{name}.log")
 
     def kill_one(self, rng: random.Random) -> None:
         name = rng.choice(sorted(self.procs))

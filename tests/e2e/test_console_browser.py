@@ -32,7 +32,15 @@ from schemas import decode_event
 from schemas.enums import Decision, FieldName, MatchStatus, ReasonCode, Recommendation, Side
 from schemas.events import Evidence, FieldMatch, FieldsMatched, ReviewDecision
 from tests.conftest import stop_process
-from tests.helpers import application, free_port, kyb_command, port_open, roster, wait_for
+from tests.helpers import (
+    application,
+    free_port,
+    kyb_command,
+    roster,
+    serve_kyb,
+    start_kyb,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -61,21 +69,13 @@ def console_env(
         roster(ana={"token": "ana-secret-token"}, bo={"token": "bo-secret-token"}), 0
     )
     port = free_port()
-    assign = subprocess.Popen(
-        kyb_command("worker", "assign"),
-        env=env,
-        stdout=(tmp_path / "assign.log").open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    console = subprocess.Popen(
-        kyb_command("console", "--port", str(port)),
-        env=env,
-        stdout=(tmp_path / "console.log").open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    assign = start_kyb(["worker", "assign"], env, tmp_path / "assign.log")
     try:
-        wait_for(lambda: console.poll() is not None or port_open(port), 60, what="the console port")
-        assert console.poll() is None, (tmp_path / "console.log").read_text()[-3000:]
+        console = serve_kyb(["console", "--port", str(port)], env, tmp_path / "console.log", port)
+    except BaseException:
+        stop_process(assign, timeout=20)
+        raise
+    try:
         yield env, port
     finally:
         stop_process(console, timeout=15)

@@ -20,7 +20,7 @@ from pipeline.settings import Settings
 from schemas.events import ConsumerLag, StageMetric, StatusChanged
 from tests.conftest import stop_process
 from tests.e2e.test_console_browser import CHROMIUM
-from tests.helpers import free_port, kyb_command, port_open, wait_for
+from tests.helpers import free_port, kyb_command, serve_kyb, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -39,15 +39,8 @@ def dashboard(kafka_broker: str, tmp_path: Path) -> Iterator[tuple[str, dict[str
     created = subprocess.run(kyb_command("topics", "create"), env=env, capture_output=True)
     assert created.returncode == 0, created.stderr.decode()
     port = free_port()
-    proc = subprocess.Popen(
-        kyb_command("dashboard", "--port", str(port)),
-        env=env,
-        stdout=(tmp_path / "dashboard.log").open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    proc = serve_kyb(["dashboard", "--port", str(port)], env, tmp_path / "dashboard.log", port)
     try:
-        wait_for(lambda: proc.poll() is not None or port_open(port), 60, what="dashboard port")
-        assert proc.poll() is None, (tmp_path / "dashboard.log").read_text()[-3000:]
         yield f"http://127.0.0.1:{port}", env
     finally:
         stop_process(proc, timeout=20)
