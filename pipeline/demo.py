@@ -26,7 +26,13 @@ from pipeline.wiring import build_processor
 from producers.decisions import SIMULATED_REVIEWER
 from producers.photos import Defect, encode, make_case
 from producers.portal import PortalPublisher
-from producers.synthetic import CertificateSpec, random_spec, with_typo, write_pair
+from producers.synthetic import (
+    CertificateSpec,
+    portal_form,
+    random_spec,
+    with_typo,
+    write_pair,
+)
 from schemas.enums import EntityType, ReviewQueue
 from schemas.events import NotificationSent, StatusChanged
 
@@ -157,19 +163,10 @@ def run(
 
 
 def _form(account_id: str, case: Scenario) -> dict[str, object]:
-    typed = case.typed
-    return {
-        "account_id": account_id,
-        "registered_country": typed.country,
-        "contact_email": f"{account_id}@customer.example",
-        "mainland_resources": case.mainland,
-        "locale": case.locale,
-        "company": {
-            "company_name": typed.company_name,
-            "registration_number": typed.registration_number,
-            "state_province": typed.state_province,
-            "city": typed.city,
-            "address_line1": typed.address_line1,
-            "entity_type": typed.entity_type,
-        },
-    }
+    return portal_form(
+        case.typed,
+        account_id,
+        f"{account_id}@customer.example",
+        mainland_resources=case.mainland,
+        locale=case.locale,
+    )

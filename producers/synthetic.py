@@ -570,3 +570,23 @@ def swap_digits(number: str, rng: random.Random) -> str:
             chars[i], chars[j] = chars[j], chars[i]
             break
     return "".join(chars)
+
+
+def portal_form(
+    spec: CertificateSpec, account_id: str, contact_email: str, **answers: object
+) -> dict[str, object]:
+    """The portal form of a customer who typed `spec` (for the demo, tests and benchmarks);
+    `answers` adds or overrides fields such as `mainland_resources` or `locale`."""
+    return {
+        "account_id": account_id,
+        "registered_country": spec.country,
+        "contact_email": contact_email,
+        "company": {
+            "company_name": spec.company_name,
+            "registration_number": spec.registration_number,
+            "state_province": spec.state_province,
+            "city": spec.city,
+            "address_line1": spec.address_line1,
+            "entity_type": spec.entity_type,
+        },
+    } | answers

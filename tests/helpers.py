@@ -11,14 +11,18 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from kafka import KafkaConsumer
 
 from consumers.assign import TaskSpec, task_id
 from consumers.assign.ledger import ledger_for
 from consumers.assign.roster import Roster
 from pipeline.documents import sha256_file
+from pipeline.kafka_runtime import consumer_config
+from pipeline.settings import Settings
 from pipeline.state import StateStore
-from schemas import DocumentRef, Envelope
+from schemas import DocumentRef, Envelope, decode_event
 from schemas.enums import ReviewQueue, Side, TaskAction
 from schemas.events import Application, CompanyDetails, ReviewTask, SubmissionReceived
 
@@ -218,3 +222,23 @@ def serve_kyb(
     wait_for(lambda: proc.poll() is not None or port_open(port), 60, what=f"{args[0]} port")
     assert proc.poll() is None, log.read_text()[-3000:]
     return proc
+
+
+def read_topic(settings: Settings, topic: str, want: int = 0, timeout: float = 30) -> list[Any]:
+    """The events on `topic`, read from the start without a group: at least `want` of them
+    (TimeoutError otherwise); with `want=0`, until a poll after the first records finds nothing
+    more, or `timeout`."""
+    consumer = KafkaConsumer(topic, **consumer_config(settings, None))
+    found: list[Any] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            batch = consumer.poll(timeout_ms=300)
+            found.extend(decode_event(r.value) for records in batch.values() for r in records)
+            if (want and len(found) >= want) or (not want and found and not batch):
+                return found
+    finally:
+        consumer.close()
+    if want:
+        raise TimeoutError(f"{len(found)} of {want} events on {topic} after {timeout} s")
+    return found

@@ -15,7 +15,7 @@ from typing import Any
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from pipeline.dashboard.prom import DashboardMetrics
+from pipeline.dashboard.prom import BUSINESS, DashboardMetrics
 from pipeline.settings import Settings
 from pipeline.topology import STAGES
 from schemas import UndecodableEvent, catalog, decode_event
@@ -24,15 +24,6 @@ from schemas.events import ConsumerLag, StageMetric, StatusChanged
 
 APP_ID = "kyb-dashboard"
 STAGE_FIELDS = ("events_in", "events_out", "failures", "dead_letters", "retries")
-BUSINESS = (
-    "identity:submitted",
-    "identity:verified",
-    "identity:rejected",
-    "identity:resubmission_required",
-    "compliance:approved",
-    "compliance:rejected",
-    "refused",
-)
 GAUGE_OUTCOMES = ("backlog", "open_tasks", "sla_breaches_total", "sla_breaches")
 
 

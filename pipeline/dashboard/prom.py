@@ -14,6 +14,16 @@ from schemas.enums import StatusTrack
 from schemas.events import ConsumerLag, StageMetric, StatusChanged
 
 DECIDED = {"verified", "rejected", "resubmission_required"}
+#: The results charted per window (the page, `kyb top`), as "<track>:<status>".
+BUSINESS = (
+    "identity:submitted",
+    "identity:verified",
+    "identity:rejected",
+    "identity:resubmission_required",
+    "compliance:approved",
+    "compliance:rejected",
+    "refused",
+)
 COMPLIANCE_DECIDED = {"approved", "rejected"}
 
 

@@ -12,6 +12,8 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
+from pipeline.dashboard.prom import BUSINESS
+
 
 def fetch(url: str) -> dict[str, Any]:
     with urllib.request.urlopen(f"{url.rstrip('/')}/api/summary", timeout=5) as response:  # noqa: S310
@@ -57,17 +59,7 @@ def screen(summary: dict[str, Any]) -> Group:
         str(review.get("backlog", 0)),
         str(review.get("open_tasks", 0)),
         str(review.get("sla_breaches_total", 0)),
-        *(
-            f"{sum(business[k]):.0f}"
-            for k in (
-                "identity:submitted",
-                "identity:verified",
-                "identity:rejected",
-                "identity:resubmission_required",
-                "compliance:approved",
-                "compliance:rejected",
-            )
-        ),
+        *(f"{sum(business[k]):.0f}" for k in BUSINESS if k != "refused"),
     )
     return Group(stages, lag, totals)
 

@@ -40,12 +40,20 @@ from pipeline.topology import STAGES
 from producers.decisions import DecisionPublisher, simulated_decision
 from producers.photos import Defect, encode, make_case
 from producers.portal import PortalPublisher
-from producers.synthetic import random_spec, with_typo, write_pair
+from producers.synthetic import portal_form, random_spec, with_typo, write_pair
 from schemas import decode_event
 from schemas.enums import EntityType, TaskAction
 from schemas.events import DeadLetter, ReviewTask
 from tests.conftest import SmtpServer, stop_process
-from tests.helpers import free_port, kyb_command, port_open, roster, start_kyb, wait_for
+from tests.helpers import (
+    free_port,
+    kyb_command,
+    port_open,
+    read_topic,
+    roster,
+    start_kyb,
+    wait_for,
+)
 
 pytestmark = pytest.mark.chaos
 
@@ -264,24 +272,9 @@ def submit_all(settings: Settings, root: Path, tmp: Path) -> dict[str, tuple[str
         if kind == "bad photo":
             front.write_bytes(encode(make_case(spec, rng, Defect.BLUR)))
         account = f"acct-chaos-{n:04d}"
-        event = portal.submit(
-            {
-                "account_id": account,
-                "registered_country": spec.country,
-                "contact_email": f"owner{n}@customer.example",
-                "mainland_resources": kind == "mainland yes",
-                "company": {
-                    "company_name": typed.company_name,
-                    "registration_number": typed.registration_number,
-                    "state_province": typed.state_province,
-                    "city": typed.city,
-                    "address_line1": typed.address_line1,
-                    "entity_type": typed.entity_type,
-                },
-            },
-            front,
-            back,
-        )
+        email = f"owner{n}@customer.example"
+        form = portal_form(typed, account, email, mainland_resources=kind == "mainland yes")
+        event = portal.submit(form, front, back)
         made[event.submission_id] = (account, kind)
     return made
 
@@ -350,7 +343,7 @@ def test_chaos(world: dict[str, Any], kafka_broker: str) -> None:
     ids = Counter(message_id(m) for m in world["smtp"].server.messages)
     duplicates = sum(n - 1 for n in ids.values() if n > 1)
     lost = sum(1 for s in made if emails[s] == 0)
-    letters = collect(settings, "kyb.deadletter")
+    letters = read_topic(settings, "kyb.deadletter", timeout=10)
     by_reason = Counter(f"{d.stage}:{d.reason.value}" for d in letters if isinstance(d, DeadLetter))
     ledger = Ledger(client, world["prefix"])
     report = {
@@ -386,17 +379,3 @@ def test_chaos(world: dict[str, Any], kafka_broker: str) -> None:
 def message_id(message: Any) -> str:
     """The Message-ID without folding whitespace (a long header is folded, legally)."""
     return str(message["Message-ID"]).strip()
-
-
-def collect(settings: Settings, topic: str) -> list[Any]:
-    consumer = KafkaConsumer(topic, **consumer_config(settings, None))
-    found: list[Any] = []
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        batch = consumer.poll(timeout_ms=500)
-        if not batch and found:
-            break
-        for records in batch.values():
-            found.extend(decode_event(r.value) for r in records)
-    consumer.close()
-    return found

@@ -26,12 +26,12 @@ from pipeline.topology import STAGES
 from pipeline.wiring import build_documents
 from producers.decisions import DecisionPublisher, simulated_decision
 from producers.portal import PortalPublisher
-from producers.synthetic import random_spec, write_pair
+from producers.synthetic import portal_form, random_spec, write_pair
 from schemas import decode_event
 from schemas.enums import TaskAction
-from schemas.events import DeadLetter, ReviewTask
+from schemas.events import ReviewTask
 from tests.conftest import SmtpServer, stop_process
-from tests.helpers import kyb_command, wait_for
+from tests.helpers import kyb_command, read_topic
 
 pytestmark = pytest.mark.e2e
 
@@ -144,23 +144,8 @@ def test_submission_flows_through_six_worker_processes_to_an_email(
     spec = random_spec(random.Random(3), "GB")
     front, back = write_pair(spec, tmp_path / "uploads", "e2e")
     portal = PortalPublisher(publisher, build_documents(settings))
-    event = portal.submit(
-        {
-            "account_id": "acct-e2e-1",
-            "registered_country": "GB",
-            "contact_email": "owner@harbour.example",
-            "mainland_resources": False,
-            "company": {
-                "company_name": spec.company_name,
-                "registration_number": spec.registration_number,
-                "state_province": spec.state_province,
-                "city": spec.city,
-                "address_line1": spec.address_line1,
-            },
-        },
-        front,
-        back,
-    )
+    form = portal_form(spec, "acct-e2e-1", "owner@harbour.example", mainland_resources=False)
+    event = portal.submit(form, front, back)
 
     try:
         verified = smtp_server.wait_for_subject("Your enterprise identity is verified", timeout=120)
@@ -174,7 +159,7 @@ def test_submission_flows_through_six_worker_processes_to_an_email(
     assert len(received) == 1
     assert [t.submission_id for t in reviewer.tasks] == [event.submission_id]
 
-    letters = collect_dead_letters(settings, want=6)
+    letters = read_topic(settings, "kyb.deadletter", want=6)
     by_stage: dict[str, set[str]] = {}
     for letter in letters:
         by_stage.setdefault(letter.stage, set()).add(letter.reason.value)
@@ -190,19 +175,3 @@ def test_submission_flows_through_six_worker_processes_to_an_email(
     for name, proc in workers.items():
         assert proc.wait(20) == 0, f"worker {name} did not shut down cleanly"
     print(f"\ne2e: submission to verified email in {elapsed:.1f} s")
-
-
-def collect_dead_letters(settings: Settings, want: int, timeout: float = 30) -> list[DeadLetter]:
-    consumer = KafkaConsumer("kyb.deadletter", **consumer_config(settings, None))
-    letters: list[DeadLetter] = []
-
-    def probe() -> bool:
-        for records in consumer.poll(timeout_ms=200).values():
-            letters.extend(decode_event(r.value) for r in records)  # type: ignore[misc]
-        return len(letters) >= want
-
-    try:
-        wait_for(probe, timeout, interval=0, what="dead letters")
-    finally:
-        consumer.close()
-    return letters

@@ -18,13 +18,13 @@ from pipeline.settings import Settings
 from pipeline.state import RedisStateStore
 from pipeline.topology import stage_named
 from pipeline.wiring import build_processor
+from producers.decisions import DecisionPublisher
 from schemas import Envelope
 from schemas.enums import Decision, ReasonCode, Recommendation, TaskAction
 from schemas.events import (
     ComplianceSelectionChanged,
     DeadLetter,
     FieldsMatched,
-    ReviewDecision,
     ReviewTask,
     StatusChanged,
 )
@@ -61,17 +61,8 @@ class World:
         return [d for d in self.runtime.topics["kyb.deadletter"] if isinstance(d, DeadLetter)]
 
     def decide(self, task: ReviewTask, decision: Decision, *reasons: ReasonCode) -> None:
-        self.send(
-            followed_by(
-                task,
-                ReviewDecision,
-                task_id=task.task_id,
-                queue=task.queue,
-                reviewer_id=task.reviewer_id,
-                decision=decision,
-                reason_codes=reasons,
-            )
-        )
+        DecisionPublisher(self.runtime).decide(task, decision, reasons)
+        self.runtime.run_until_idle()
 
     def compliance(self, account: str) -> str:
         state = load_account(self.store, account)

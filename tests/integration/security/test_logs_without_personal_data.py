@@ -23,7 +23,7 @@ from pipeline.topology import STAGES
 from pipeline.wiring import build_processor
 from producers.decisions import SIMULATED_REVIEWER
 from producers.portal import PortalPublisher
-from producers.synthetic import random_spec, with_typo, write_pair
+from producers.synthetic import portal_form, random_spec, with_typo, write_pair
 
 
 def test_no_personal_data_in_any_log_record(
@@ -53,22 +53,8 @@ def test_no_personal_data_in_any_log_record(
         front, back = write_pair(spec, tmp_path / "up", f"c{n}")
         email = f"owner{n}@customer{n}.example"
         secrets |= {spec.company_name, spec.registration_number, typed.registration_number, email}
-        event = portal.submit(
-            {
-                "account_id": f"acct-log-{n}",
-                "registered_country": country,
-                "contact_email": email,
-                "company": {
-                    "company_name": typed.company_name,
-                    "registration_number": typed.registration_number,
-                    "state_province": typed.state_province,
-                    "city": typed.city,
-                    "address_line1": typed.address_line1,
-                },
-            },
-            front,
-            back,
-        )
+        form = portal_form(typed, f"acct-log-{n}", email)
+        event = portal.submit(form, front, back)
         if n == 2:  # a corrupted upload: dead-lettered or refused, with logging on the way
             documents.resolve(event.application.documents[0].uri).write_bytes(b"\xff\xd8broken")
         runtime.run_until_idle()

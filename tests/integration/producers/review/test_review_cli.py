@@ -9,16 +9,12 @@ from datetime import UTC, datetime
 
 import pytest
 import redis
-from kafka import KafkaConsumer
 
 from consumers.assign.ledger import Ledger
-from pipeline.kafka_runtime import consumer_config
 from pipeline.publishing import KafkaPublisher
 from pipeline.settings import Settings
-from schemas import decode_event
 from schemas.enums import Decision, ReasonCode
-from schemas.events import ReviewDecision
-from tests.helpers import kyb_command, review_task, roster, submission, wait_for
+from tests.helpers import kyb_command, read_topic, review_task, roster, submission
 
 pytestmark = pytest.mark.integration
 
@@ -47,22 +43,6 @@ def review(env: dict[str, str], reviewer: str, answers: str) -> subprocess.Compl
     )
 
 
-def decisions(settings: Settings, want: int) -> list[ReviewDecision]:
-    consumer = KafkaConsumer("kyb.review.decisions", **consumer_config(settings, None))
-    found: list[ReviewDecision] = []
-
-    def probe() -> bool:
-        for records in consumer.poll(timeout_ms=200).values():
-            found.extend(decode_event(r.value) for r in records)  # type: ignore[misc]
-        return len(found) >= want
-
-    try:
-        wait_for(probe, 30, interval=0, what="decisions")
-    finally:
-        consumer.close()
-    return found
-
-
 def test_decide_in_the_terminal_and_pick_up_after_a_restart(env: dict[str, str]) -> None:
     settings = Settings(bootstrap_servers=env["KYB_BOOTSTRAP_SERVERS"])
     first = review_task(submission(), "ana", due_at=datetime(2026, 12, 1, tzinfo=UTC))
@@ -85,7 +65,7 @@ def test_decide_in_the_terminal_and_pick_up_after_a_restart(env: dict[str, str])
     assert f"reject sent for {second.task_id}" in run.stdout
     assert "No open tasks for ana." in run.stdout
 
-    sent = decisions(settings, want=2)
+    sent = read_topic(settings, "kyb.review.decisions", want=2)
     assert [(d.task_id, d.reviewer_id, d.decision) for d in sent] == [
         (first.task_id, "ana", Decision.APPROVE),
         (second.task_id, "ana", Decision.REJECT),
