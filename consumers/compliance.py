@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from pipeline.documents import DocumentError
 from pipeline.errors import PermanentError
 from pipeline.stage import Context
 from pipeline.state import update_json
@@ -41,6 +42,9 @@ class _Account(BaseModel):
 
 
 def handle(event: Envelope, ctx: Context) -> Sequence[ComplianceRequested]:
+    if isinstance(event, SubmissionReceived) and event.application.mainland_resources:
+        _claim_check(event.application, ctx)
+
     def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, Application | None]:
         account = None if doc is None else _Account.model_validate(doc)
         account, request = _apply(account, event)
@@ -53,6 +57,18 @@ def handle(event: Envelope, ctx: Context) -> Sequence[ComplianceRequested]:
         "submission" if isinstance(event, SubmissionReceived) else "selection_changed"
     )
     return [ctx.derive(ComplianceRequested, event, application=application, trigger=trigger)]
+
+
+def _claim_check(application: Application, ctx: Context) -> None:
+    """No compliance review of documents the store will not vouch for (outside the roots,
+    changed since upload): a reviewer would be shown, or asked about, something else."""
+    for ref in application.documents:
+        try:
+            ctx.documents.verify(ref)
+        except DocumentError as exc:
+            raise PermanentError(
+                f"{ref.side.value} document failed the claim check: {exc.code}"
+            ) from None
 
 
 def _apply(account: _Account | None, event: Envelope) -> tuple[_Account | None, Application | None]:

@@ -109,7 +109,7 @@ ZH_CN = Texts(
         QualityCode.DOCUMENT_UNREADABLE: "无法读取上传的文件，请重新上传。",
         QualityCode.HASH_MISMATCH: "文件在上传后发生了变化，请重新上传。",
         QualityCode.FILE_TOO_LARGE: "文件过大，请上传 25 MB 以内的照片。",
-        QualityCode.UNSUPPORTED_FORMAT: "文件格式不受支持，请上传 JPEG 或 PNG 照片。",
+        QualityCode.UNSUPPORTED_FORMAT: "文件格式不受支持，请上传 JPEG、PNG 照片或登记机关签发的 PDF 文件。",
         QualityCode.CORRUPT_FILE: "文件已损坏，请重新拍摄并上传。",
         QualityCode.TOO_MANY_PIXELS: "图片尺寸过大，请上传普通手机照片。",
         QualityCode.SAME_PICTURE: "正面和背面是同一张照片，请分别拍摄两面。",
@@ -124,6 +124,9 @@ ZH_CN = Texts(
         QualityCode.GLARE: "照片有反光遮挡文字：请调整角度，避免灯光或窗户反光。",
         QualityCode.NOT_COLOUR: "请上传彩色照片，而不是黑白复印件或扫描件。",
         QualityCode.SKEWED: "证件倾斜：请正对证件拍摄。",
+        QualityCode.PDF_ENCRYPTED: "PDF 文件设有密码，无法打开：请上传无密码的 PDF，或证件的照片或扫描件。",
+        QualityCode.PDF_ACTIVE_CONTENT: "为保障安全，我们不打开包含脚本、附件或动作的 PDF：请上传登记机关签发的原始 PDF，或证件的照片或扫描件。",
+        QualityCode.TOO_MANY_PAGES: "PDF 页数过多：请只上传证件本身（每面一页），或证件的照片。",
     },
 )
 

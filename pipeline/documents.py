@@ -7,15 +7,14 @@ or a dead letter, and messages never echo the path (it may contain personal data
 from __future__ import annotations
 
 import hashlib
-import mimetypes
 import os
-import shutil
 import stat
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from pipeline import filetypes
 from schemas import DocumentRef
 from schemas.enums import Side
 
@@ -87,41 +86,94 @@ class DocumentStore:
         return real
 
     def read(self, ref: DocumentRef) -> bytes:
-        """The document's bytes, after checking its size and sha256 against the reference."""
+        """The document's bytes, after checking its size and sha256 against the reference.
+
+        The file is opened without following a link and without blocking (a FIFO swapped in
+        after `resolve` cannot hang the worker), and the opened descriptor is checked again:
+        a regular file with one link, under a root. The hash is of the bytes actually read.
+        """
         path = self.resolve(ref.uri)
-        size = path.stat().st_size
-        if size > self.max_bytes:
-            raise DocumentTooLarge(f"document is {size} bytes; the limit is {self.max_bytes}")
-        digest = hashlib.sha256()
-        chunks = []
-        with path.open("rb") as handle:
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+        try:
+            descriptor = os.open(path, flags)
+        except FileNotFoundError:
+            raise DocumentNotFound("document does not exist") from None
+        except OSError:
+            raise DocumentRefused("document cannot be opened safely") from None
+        with os.fdopen(descriptor, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+                raise DocumentRefused("not a regular file with a single link")
+            if not self._opened_under_root(descriptor):
+                raise DocumentRefused("path is outside the document roots")
+            if info.st_size > self.max_bytes:
+                raise DocumentTooLarge(
+                    f"document is {info.st_size} bytes; the limit is {self.max_bytes}"
+                )
+            digest = hashlib.sha256()
+            chunks: list[bytes] = []
+            size = 0
             while chunk := handle.read(_CHUNK):
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise DocumentTooLarge(f"document grew past the limit of {self.max_bytes}")
                 chunks.append(chunk)
                 digest.update(chunk)
-                if sum(map(len, chunks)) > self.max_bytes:
-                    raise DocumentTooLarge(f"document grew past the limit of {self.max_bytes}")
         if digest.hexdigest() != ref.sha256:
             raise DocumentHashMismatch("document content does not match its sha256")
         return b"".join(chunks)
 
+    def verify(self, ref: DocumentRef) -> None:
+        """The claim check alone: raises what `read` raises, returns nothing."""
+        self.read(ref)
+
+    def _opened_under_root(self, descriptor: int) -> bool:
+        """Where the open descriptor really points (Linux `/proc`; elsewhere `resolve` stands)."""
+        link = Path(f"/proc/self/fd/{descriptor}")
+        if not link.exists():
+            return True
+        real = Path(os.readlink(link))
+        return any(real.is_relative_to(root) for root in self.roots)
+
     # ------------------------------------------------------------------ writing
-    def put(self, source: Path, side: Side, submission_id: str) -> DocumentRef:
-        """Copy a local file into the first root and return its reference."""
+    def upload_type(self, source: Path, side: Side) -> str:
+        """The media type of a local file to upload, from its magic bytes; refuses files that
+        are missing, too large, or no accepted image or PDF, with a sentence saying which."""
         if not source.is_file():
             raise DocumentNotFound(f"{side.value} document is not a readable file")
         size = source.stat().st_size
         if size > self.max_bytes:
             raise DocumentTooLarge(f"{side.value} document is {size} bytes; limit {self.max_bytes}")
+        with source.open("rb") as handle:
+            media_type = filetypes.sniff(handle.read(16))
+        if media_type not in filetypes.ACCEPTED:
+            raise DocumentRefused(
+                f"{side.value} document is not a JPEG, PNG, WebP, TIFF or PDF file "
+                f"(its content says {media_type or 'unknown'})"
+            )
+        return media_type
+
+    def put(self, source: Path, side: Side, submission_id: str) -> DocumentRef:
+        """Copy a local file into the first root and return its reference.
+
+        The stored name and `media_type` come from the file's magic bytes, never its name: a
+        JPEG called `front.html` is stored as `.jpg`, and a file that is no accepted image or
+        PDF is refused here with a clear error.
+        """
+        media_type = self.upload_type(source, side)
+        data = source.read_bytes()
+        if filetypes.sniff(data) != media_type or len(data) > self.max_bytes:
+            raise DocumentRefused(f"{side.value} document changed while it was stored")
         folder = self.roots[0] / submission_id
         folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{side.value}-{uuid.uuid4().hex[:8]}{source.suffix.lower()}"
-        shutil.copyfile(source, target)
+        target = folder / f"{side.value}-{uuid.uuid4().hex[:8]}{filetypes.extension(media_type)}"
+        target.write_bytes(data)
         return DocumentRef(
             side=side,
             uri=target.as_uri(),
-            sha256=sha256_file(target),
-            media_type=mimetypes.guess_type(target.name)[0] or "application/octet-stream",
-            size_bytes=size,
+            sha256=hashlib.sha256(data).hexdigest(),
+            media_type=media_type,
+            size_bytes=len(data),
         )
 
 

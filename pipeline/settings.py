@@ -18,13 +18,33 @@ class QualityThresholds(BaseModel):
 
     max_pixels: int = Field(default=50_000_000, description="header check, before decoding")
     decode_long_side: int = Field(default=800, description="decode JPEGs down to about this")
+    decode_timeout_s: float = Field(
+        default=20.0, gt=0, description="hard limit for checking one side (child process)"
+    )
+    max_jpeg_scans: int = Field(
+        default=32, ge=1, description="progressive JPEG scans; libjpeg writes 10, bombs thousands"
+    )
+    detail_long_side: int = Field(
+        default=1800, description="faint print is confirmed on a decode this large"
+    )
     min_document_short_side_px: float = Field(
-        default=1000, description="about 120 dpi on A4: 8-pt capitals are ~10 px tall"
+        default=800, description="about 96 dpi on A4: 8-pt capitals are ~8 px tall"
     )
     min_sharpness: float = Field(default=0.4, description="2nd-derivative energy, worst direction")
     max_dark_p98: float = Field(default=100, description="the paper itself is darker than this")
-    max_clipped_fraction: float = Field(default=0.25, description="share of burnt-out pixels")
-    min_contrast: float = Field(default=70, description="p98 - p2 of the document's brightness")
+    max_clipped_fraction: float = Field(
+        default=0.25,
+        description="share of burnt-out pixels that makes washed-out print overexposure",
+    )
+    min_text_contrast: float = Field(
+        default=90, description="paper minus ink brightness; below it the print is faint"
+    )
+    min_print_contrast: float = Field(
+        default=15, description="below this nothing is printed: a blank page, no document"
+    )
+    min_text_contrast_clipped: float = Field(
+        default=110, description="the same when the highlights are burnt out (overexposure)"
+    )
     min_glare_blob: float = Field(default=0.005, description="largest highlight / document area")
     min_colour_ratio: float = Field(default=0.1, description="chroma p99.7 / contrast")
     min_coverage: float = Field(default=0.15, description="document area / picture area")
@@ -72,6 +92,12 @@ class Settings(BaseSettings):
         default=None, description="workers touch it every loop; `kyb health` checks its age"
     )
     native_threads: int = Field(default=1, ge=1, description="OpenCV/OpenMP threads per worker")
+    sandbox: bool = Field(
+        default=True, description="decode customer files and run OCR in a bounded child process"
+    )
+    sandbox_memory_mb: int = Field(
+        default=2048, ge=256, description="address-space limit of that child process"
+    )
 
     metrics_window_s: float = Field(
         default=10.0, gt=0, description="each worker publishes a StageMetric this often"

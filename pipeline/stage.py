@@ -9,11 +9,13 @@ from typing import Any, TypeVar
 from uuid import uuid5
 
 from pipeline.documents import DocumentStore
+from pipeline.sandbox import Sandbox
 from pipeline.settings import Settings
 from pipeline.state import StateStore
 from schemas import Envelope, TopicSpec
 
 E = TypeVar("E", bound=Envelope)
+R = TypeVar("R")
 
 
 def utc_now() -> datetime:
@@ -29,6 +31,15 @@ class Context:
     state: StateStore
     documents: DocumentStore
     clock: Callable[[], datetime] = utc_now
+    sandbox: Sandbox | None = None  # bounded child process for decoding hostile files
+
+    def bounded(self, timeout_s: float, fn: Callable[..., R], *args: Any) -> R:
+        """`fn(*args)` under a hard wall-clock and memory limit when the runtime gave this
+        context a sandbox (workers do); inline otherwise (unit tests of pure logic).
+        Raises `pipeline.sandbox.SandboxTimeout` / `SandboxCrashed`."""
+        if self.sandbox is None:
+            return fn(*args)
+        return self.sandbox.run(timeout_s, fn, *args)
 
     def derive(self, cls: type[E], cause: Envelope, tag: str = "", **fields: Any) -> E:
         """An output event caused by `cause`.

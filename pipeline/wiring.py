@@ -5,6 +5,7 @@ from __future__ import annotations
 from pipeline.documents import DocumentStore
 from pipeline.metrics import StageMetrics
 from pipeline.processing import Retries, StageProcessor
+from pipeline.sandbox import shared_sandbox
 from pipeline.settings import Settings
 from pipeline.stage import Context, Stage
 from pipeline.state import RedisStateStore, StateStore, memory_state_store
@@ -31,6 +32,7 @@ def build_processor(
         settings=settings,
         state=state if state is not None else build_state(settings),
         documents=documents if documents is not None else build_documents(settings),
+        sandbox=shared_sandbox(settings.sandbox_memory_mb << 20) if settings.sandbox else None,
     )
     retries = Retries(
         max_attempts=settings.max_attempts, backoff_s=settings.retry_backoff_ms / 1000

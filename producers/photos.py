@@ -126,6 +126,9 @@ def capture(document: Image.Image, shot: Shot, rng: random.Random) -> Array:
     if doc_w > width * 0.97:
         doc_w = int(width * 0.97)
         doc_h = int(doc_w / aspect)
+    if doc_h > height * 0.97:  # a portrait page in a landscape frame
+        doc_h = int(height * 0.97)
+        doc_w = int(doc_h * aspect)
     cx = width / 2 + shot.shift[0] * width
     cy = height / 2 + shot.shift[1] * height
     corners = np.array(
@@ -196,8 +199,7 @@ def degrade(image: Array, defect: Defect, rng: random.Random) -> Array:
     if defect is Defect.DARK:
         return np.clip(image.astype(np.float32) * rng.uniform(0.18, 0.32), 0, 255).astype(np.uint8)
     if defect is Defect.OVEREXPOSED:
-        gain, lift = rng.uniform(1.9, 2.6), rng.uniform(20, 60)
-        return np.clip(image.astype(np.float32) * gain + lift, 0, 255).astype(np.uint8)
+        return overexpose(image, rng)
     if defect is Defect.LOW_CONTRAST:
         factor = rng.uniform(0.22, 0.32)
         mid = rng.uniform(120, 170)
@@ -214,6 +216,14 @@ def degrade(image: Array, defect: Defect, rng: random.Random) -> Array:
         size = (int(width * scale), int(height * scale))
         return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     raise ValueError(f"{defect} is applied at capture time")
+
+
+def overexpose(image: Array, rng: random.Random) -> Array:
+    """Too much light: the paper burns out and the print washes out towards white."""
+    gain = rng.uniform(1.3, 1.8)
+    keep = rng.uniform(0.25, 0.42)  # share of the print's darkness that survives
+    lifted = np.clip(image.astype(np.float32) * gain, 0, 255)
+    return np.clip(255 - (255 - lifted) * keep, 0, 255).astype(np.uint8)
 
 
 def _glare(image: Array, rng: random.Random) -> Array:

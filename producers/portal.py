@@ -69,8 +69,11 @@ class PortalPublisher:
             if not Path(path).is_file():
                 raise SubmissionError(f"the {side.value} document is not a readable file")
         try:
-            # Checked against a placeholder first so a bad email etc. never copies a file.
+            # Checked against a placeholder first so a bad email etc. never copies a file,
+            # and both files' types before either is stored.
             self._application(form, ())
+            for side, path in ((Side.FRONT, front), (Side.BACK, back)):
+                self._documents.upload_type(Path(path), side)
             refs = tuple(
                 self._documents.put(Path(path), side, submission_id)
                 for side, path in ((Side.FRONT, front), (Side.BACK, back))

@@ -120,6 +120,9 @@ class QualityCode(StrEnum):
     GLARE = "glare"
     NOT_COLOUR = "not_colour"
     SKEWED = "skewed"
+    PDF_ENCRYPTED = "pdf_encrypted"
+    PDF_ACTIVE_CONTENT = "pdf_active_content"
+    TOO_MANY_PAGES = "too_many_pages"
 
 
 class FieldName(StrEnum):

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import re
 
-from consumers.ocr import engines
+from consumers.ocr import engines, textlayer
 from consumers.ocr.extract import Candidate, Line, find, lines_of
 from consumers.ocr.matching import Reading, match_fields, recommendation_reasons
 from consumers.ocr.preprocess import Prepared, prepare
 from consumers.ocr.registration import USCC_ALPHABET
+from consumers.quality import decoding, pdf
+from pipeline import filetypes
 from pipeline.errors import PermanentError
+from pipeline.sandbox import SandboxCrashed, SandboxTimeout
 from pipeline.settings import Settings
 from pipeline.stage import Context
 from schemas import Envelope
@@ -45,9 +48,19 @@ def handle(event: QualityChecked, ctx: Context) -> list[FieldsMatched]:
     measured = next((m for m in event.measurements if m.side is Side.FRONT), None)
     data = ctx.documents.read(front)
     engine = engines.engine(ctx.settings.ocr_engine, ctx.settings.tesseract_cmd)
+    facts = _born_digital(data, ctx.settings)
+    if facts is not None:
+        return [_from_text_layer(event, ctx, data, facts, engine)]
     try:
-        reading = read_document(data, measured, event.application.site, ctx.settings, engine)
-    except engines.OcrTimeout as exc:
+        reading = ctx.bounded(
+            ctx.settings.ocr_timeout_s * 2,
+            _read_with_engine,
+            data,
+            measured,
+            event.application.site,
+            ctx.settings,
+        )
+    except (engines.OcrTimeout, SandboxTimeout, SandboxCrashed) as exc:
         nothing = _nothing_read(event.application)
         reasons = [f"OCR timed out after {ctx.settings.ocr_timeout_s} s ({exc}); check by eye"]
         return [_result(event, ctx, nothing, reasons, "", engine.name)]
@@ -56,6 +69,53 @@ def handle(event: QualityChecked, ctx: Context) -> list[FieldsMatched]:
     if not reading.lines:
         reasons.append("no text could be read on the front")
     return [_result(event, ctx, fields, reasons, reading.text, engine.name)]
+
+
+def _born_digital(data: bytes, settings: Settings) -> pdf.PdfFacts | None:
+    """The PDF's facts when its first page is born digital (read from its text layer)."""
+    if filetypes.sniff(data) != "application/pdf":
+        return None
+    try:
+        facts = pdf.inspect(data, decoding.MAX_PDF_PAGES, settings.quality.max_pixels)
+    except pdf.PdfRejected as rejected:
+        raise PermanentError(f"quality passed a PDF that is now refused: {rejected.code}") from None
+    return facts if facts.born_digital else None
+
+
+def _from_text_layer(
+    event: QualityChecked,
+    ctx: Context,
+    data: bytes,
+    facts: pdf.PdfFacts,
+    engine: engines.OcrEngine,
+) -> FieldsMatched:
+    """Exact words from the text layer; the printed page is only read where it must agree."""
+    lines = textlayer.layer_lines(data)
+    reading = Reading(Side.FRONT, lines, lambda box: box)
+    fields = match_fields(reading, event.application, ctx.clock().date())
+    reasons = recommendation_reasons(fields)
+    found = {
+        field: candidate
+        for field in (FieldName.COMPANY_NAME, FieldName.REGISTRATION_NUMBER)
+        if (candidate := find(lines, field)) is not None
+    }
+    try:
+        reasons += textlayer.printed_disagreements(
+            data, facts, found, engine, ctx.settings.ocr_timeout_s
+        )
+    except engines.OcrTimeout:
+        reasons.append("the printed page could not be compared with the PDF's text layer in time")
+    if not lines:
+        reasons.append("the PDF's text layer is empty")
+    return _result(event, ctx, fields, reasons, reading.text, f"pdf-text-layer+{engine.name}")
+
+
+def _read_with_engine(
+    data: bytes, measured: SideMeasurements | None, site: Site, settings: Settings
+) -> Reading:
+    """`read_document` with this process's engine (in the sandbox's child, its own)."""
+    engine = engines.engine(settings.ocr_engine, settings.tesseract_cmd)
+    return read_document(data, measured, site, settings, engine)
 
 
 def read_document(

@@ -8,9 +8,11 @@ reviewer. Across sides: both present, and not the same picture.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from consumers.quality import analysis, decoding, findings, tamper
+from pipeline import filetypes
 from pipeline.documents import (
     DocumentHashMismatch,
     DocumentNotFound,
@@ -18,6 +20,7 @@ from pipeline.documents import (
     DocumentTooLarge,
 )
 from pipeline.errors import PermanentError
+from pipeline.sandbox import SandboxCrashed, SandboxTimeout
 from pipeline.settings import QualityThresholds
 from pipeline.stage import Context
 from schemas import Envelope
@@ -25,6 +28,8 @@ from schemas.enums import QualityCode, Side
 from schemas.events import QualityChecked, QualityFinding, SideMeasurements, SubmissionReceived
 
 __all__ = ["SideReport", "check_image", "handle", "same_picture"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,7 @@ def handle(event: SubmissionReceived, ctx: Context) -> list[QualityChecked]:
         except DocumentHashMismatch:
             all_findings.append(findings.finding(QualityCode.HASH_MISMATCH, side))
             continue
-        reports[side] = check_image(data, side, limits)
+        reports[side] = _bounded_check(data, side, limits, ctx)
         all_findings += reports[side].findings
     front, back = reports.get(Side.FRONT), reports.get(Side.BACK)
     if front and back and same_picture(front, back, limits):
@@ -75,18 +80,42 @@ def handle(event: SubmissionReceived, ctx: Context) -> list[QualityChecked]:
     ]
 
 
+def _bounded_check(data: bytes, side: Side, limits: QualityThresholds, ctx: Context) -> SideReport:
+    """`check_image` under a hard time and memory limit: a file built to stall or exhaust the
+    decoder becomes a finding, and the worker goes on with the next submission."""
+    try:
+        return ctx.bounded(limits.decode_timeout_s, check_image, data, side, limits)
+    except (SandboxTimeout, SandboxCrashed) as exc:
+        log.warning("quality: %s side could not be decoded within limits (%s)", side.value, exc)
+        values = {"size_bytes": float(len(data))}
+        measured = SideMeasurements(side=side, media_type=filetypes.sniff(data), values=values)
+        return SideReport(measured, (findings.finding(QualityCode.CORRUPT_FILE, side),))
+
+
 def check_image(data: bytes, side: Side, limits: QualityThresholds) -> SideReport:
     """Every check of one side's image; never raises for bad image data."""
     try:
-        header = decoding.read_header(data, limits.max_pixels)
+        header = decoding.read_header(data, limits.max_pixels, limits.max_jpeg_scans)
         decoded = decoding.decode(data, header, limits.decode_long_side)
     except decoding.ImageRejected as rejected:
         finding = findings.finding(rejected.code, side, rejected.value, rejected.threshold)
         values = {"size_bytes": float(len(data))}
         return SideReport(
-            SideMeasurements(side=side, media_type=decoding.sniff(data), values=values), (finding,)
+            SideMeasurements(side=side, media_type=filetypes.sniff(data), values=values), (finding,)
         )
     measured = analysis.analyse(decoded.pixels, decoded.scale)
+    if _needs_detail(measured.values, decoded, header, limits):
+        # Thin print looks grey in a reduced copy: confirm faint text on a larger one
+        # before telling the customer the lighting is wrong.
+        detailed = decoding.decode(data, header, limits.detail_long_side)
+        measured.values.update(analysis.detail_contrast(detailed.pixels, measured))
+    if header.pdf is not None and header.pdf.born_digital:
+        # The page is the document: no outline to find, and an original e-document is
+        # not a photocopy, whatever its colours.
+        measured.values.update(
+            document_found=1.0, full_frame=1.0, touching_sides=0.0, coverage=1.0, born_digital=1.0
+        )
+        measured.values["document_short_side_px"] = float(min(header.width, header.height))
     measured.values["size_bytes"] = float(len(data))
     measured.values["megapixels"] = round(header.megapixels, 2)
     measurements = SideMeasurements(
@@ -102,6 +131,19 @@ def check_image(data: bytes, side: Side, limits: QualityThresholds) -> SideRepor
     return SideReport(
         measurements, tuple(findings.judge(side, measured.values, limits)), measured.phash
     )
+
+
+def _needs_detail(
+    values: dict[str, float],
+    decoded: decoding.Decoded,
+    header: decoding.Header,
+    limits: QualityThresholds,
+) -> bool:
+    faint = values["text_contrast"] < max(
+        limits.min_text_contrast, limits.min_text_contrast_clipped
+    )
+    larger = max(header.width, header.height) > max(decoded.pixels.shape[:2]) * 1.2
+    return faint and larger
 
 
 def same_picture(front: SideReport, back: SideReport, limits: QualityThresholds) -> bool:

@@ -19,6 +19,7 @@ Pixels = MatLike  # BGR, uint8
 ANALYSIS_LONG_SIDE = 500
 OUTLINE_LONG_SIDE = 500
 MIN_BACKGROUND_SEPARATION = 35.0  # grey levels between paper and what it lies on
+FULL_FRAME_BORDER = 0.85  # this much paper along the frame's edge: the page fills the frame
 DOCUMENT_SHORT_SIDE = 600
 
 
@@ -70,6 +71,7 @@ def analyse(pixels: Pixels, scale: float) -> Measurements:
     inner = _inner(document, 0.03)
     gray = cv2.cvtColor(inner, cv2.COLOR_BGR2GRAY)
     v.update(exposure(gray))
+    v.update(ink_contrast(gray))
     v.update(glare(inner))
     v["chroma_p997"] = round(colourfulness(_inner(document, 0.012)), 2)
     v["colour_ratio"] = round(v["chroma_p997"] / max(v["contrast"], 20.0), 4)
@@ -93,6 +95,12 @@ def find_outline(small: Pixels) -> Outline | None:
         # One class only (a scan, or a close-up): Otsu just split the lighting gradient.
         frame = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
         return Outline(frame / shrink, ("left", "right", "top", "bottom"), 1.0, True)
+    if _bright_border(binary) >= FULL_FRAME_BORDER:
+        # The frame's edge is paper (a scan on a white bed, a close-up): what Otsu split off
+        # is print inside the page, not a background around it.
+        frame = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
+        return Outline(frame / shrink, ("left", "right", "top", "bottom"), 1.0, True)
+    _clear_ui_bars(binary)
     kernel = np.ones((3, 3), np.uint8)
     binary = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, kernel, iterations=2)
     binary = cv2.morphologyEx(binary, cv2.MORPH_OPEN, kernel)
@@ -118,6 +126,39 @@ def find_outline(small: Pixels) -> Outline | None:
         dtype=np.float32,
     )
     return Outline(_order(quad.astype(np.float32) / shrink), touching, coverage, full_frame)
+
+
+def _bright_border(binary: MatLike) -> float:
+    """Share of the frame's outermost 2 % that belongs to the bright (paper) class."""
+    height, width = binary.shape
+    band = max(1, int(0.02 * min(height, width)))
+    ring = np.concatenate(
+        [
+            binary[:band].ravel(),
+            binary[-band:].ravel(),
+            binary[:, :band].ravel(),
+            binary[:, -band:].ravel(),
+        ]
+    )
+    return float((ring > 0).mean())
+
+
+def _clear_ui_bars(binary: MatLike) -> None:
+    """Blank light strips across the whole frame at its top or bottom edge: a screenshot's
+    tool or status bars, not paper (paper running off an edge goes on past 8 % of the frame)."""
+    height = binary.shape[0]
+    full = (binary > 0).mean(axis=1) >= 0.97
+    for rows in (range(height), range(height - 1, -1, -1)):
+        run = 0
+        for row in rows:
+            if not full[row]:
+                break
+            run += 1
+        if 0 < run <= 0.08 * height:
+            if rows.step > 0:
+                binary[:run] = 0
+            else:
+                binary[height - run :] = 0
 
 
 def _touching_sides(contour: MatLike, width: int, height: int) -> tuple[str, ...]:
@@ -171,16 +212,21 @@ def skew_degrees(quad: NDArray[np.float32]) -> float:
     return float(np.mean(angles))
 
 
-def rectified(pixels: Pixels, outline: Outline | None, factor: float) -> Pixels:
-    """The document alone, perspective-corrected, never upscaled, short side <= 600 px."""
+def rectified(
+    pixels: Pixels,
+    outline: Outline | None,
+    factor: float,
+    short_side: int = DOCUMENT_SHORT_SIDE,
+) -> Pixels:
+    """The document alone, perspective-corrected, never upscaled, short side <= `short_side`."""
     if outline is None or outline.full_frame:
-        shrink = min(1.0, DOCUMENT_SHORT_SIDE / min(pixels.shape[:2]))
+        shrink = min(1.0, short_side / min(pixels.shape[:2]))
         if shrink < 1:
             return cv2.resize(pixels, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
         return pixels
     quad = outline.quad / factor  # decoded pixels
     width, height = _edges(quad)
-    shrink = min(1.0, DOCUMENT_SHORT_SIDE / max(1.0, min(width, height)))
+    shrink = min(1.0, short_side / max(1.0, min(width, height)))
     size = (max(8, int(width * shrink)), max(8, int(height * shrink)))
     target = np.array([[0, 0], [size[0], 0], [size[0], size[1]], [0, size[1]]], np.float32)
     matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
@@ -205,6 +251,40 @@ def exposure(gray: Pixels) -> dict[str, float]:
     }
 
 
+INK_MARGIN = 40  # grey levels below the paper that count as print
+WHITE_PAPER = 248  # paper (90th percentile, darkest channel) this bright is clipped itself
+
+
+def ink_contrast(gray: Pixels) -> dict[str, float]:
+    """How dark the print is against the paper: what a washed-out or faded picture loses.
+
+    Paper is the 90th brightness percentile (most of a document is paper); ink is the 10th
+    percentile of the pixels clearly darker than it, so the number does not depend on how much
+    of the page is printed. White paper is not a defect: a clean scan has paper at 255 and ink
+    near black. Thin strokes look grey when the image is reduced, so a low value is confirmed
+    on a larger copy before it is reported (see `consumers.quality.check_image`).
+    """
+    paper = float(np.percentile(gray, 90))
+    ink_pixels = gray[gray < paper - INK_MARGIN]
+    if ink_pixels.size < max(50, gray.size // 2000):
+        ink = float(np.percentile(gray, 0.5))  # next to no print: its darkest trace
+    else:
+        ink = float(np.percentile(ink_pixels, 10))
+    return {
+        "paper_level": paper,
+        "ink_level": ink,
+        "text_contrast": round(paper - ink, 1),
+    }
+
+
+def detail_contrast(detailed: Pixels, measured: Measurements) -> dict[str, float]:
+    """`ink_contrast` again on a larger decode of the same picture (same outline)."""
+    factor = max(measured.small.shape[:2]) / max(detailed.shape[:2])
+    document = rectified(detailed, measured.outline, factor, short_side=max(detailed.shape[:2]))
+    gray = cv2.cvtColor(_inner(document, 0.03), cv2.COLOR_BGR2GRAY)
+    return ink_contrast(gray)
+
+
 def darkest_channel(image: Pixels) -> Pixels:
     blue, green, red = cv2.split(image)
     return cv2.min(cv2.min(blue, green), red)
@@ -213,6 +293,10 @@ def darkest_channel(image: Pixels) -> Pixels:
 def glare(document: Pixels) -> dict[str, float]:
     """Specular highlights: blobs where every channel is clipped."""
     darkest = cv2.GaussianBlur(darkest_channel(document), (5, 5), 0)
+    if float(np.percentile(darkest, 90)) >= WHITE_PAPER:
+        # White paper (a flat-bed scan, a rendered page) is clipped everywhere: a highlight
+        # cannot stand out from it. Print lost to light is judged as overexposure instead.
+        return {"glare_fraction": 0.0, "glare_largest_blob": 0.0}
     _, highlight = cv2.threshold(darkest, 251, 255, cv2.THRESH_BINARY)
     highlight = cv2.morphologyEx(highlight, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     area = highlight.size

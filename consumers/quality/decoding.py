@@ -16,23 +16,16 @@ import numpy as np
 from cv2.typing import MatLike
 from PIL import Image, UnidentifiedImageError
 
+from consumers.quality import pdf
+from pipeline.filetypes import ACCEPTED, sniff
 from schemas.enums import QualityCode
 
 # We enforce our own pixel limit from the header, before any decoding.
 Image.MAX_IMAGE_PIXELS = None
 
 MIN_SIDE_PX = 64  # below this there is nothing to analyse
-SUPPORTED = ("image/jpeg", "image/png", "image/webp", "image/tiff")
-_SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
-    (b"\xff\xd8\xff", 0, "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
-    (b"II*\x00", 0, "image/tiff"),
-    (b"MM\x00*", 0, "image/tiff"),
-    (b"GIF87a", 0, "image/gif"),
-    (b"GIF89a", 0, "image/gif"),
-    (b"BM", 0, "image/bmp"),
-    (b"%PDF", 0, "application/pdf"),
-)
+SUPPORTED = ACCEPTED
+MAX_PDF_PAGES = 4  # a certificate is one or two pages; more is not a certificate
 
 
 class ImageRejected(Exception):
@@ -49,16 +42,6 @@ class ImageRejected(Exception):
         self.code, self.detail, self.value, self.threshold = code, detail, value, threshold
 
 
-def sniff(data: bytes) -> str | None:
-    """Media type from magic bytes; None when unrecognised."""
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    for magic, offset, media_type in _SIGNATURES:
-        if data[offset : offset + len(magic)] == magic:
-            return media_type
-    return None
-
-
 @dataclass(frozen=True)
 class Header:
     media_type: str
@@ -68,13 +51,40 @@ class Header:
     software: str | None
     jpeg_quality: float | None  # estimated from the luminance quantisation table
     jpeg_library_tables: bool = False  # exactly libjpeg's scaled tables (cameras use their own)
+    pdf: pdf.PdfFacts | None = None  # set for PDF uploads
 
     @property
     def megapixels(self) -> float:
         return self.width * self.height / 1e6
 
 
-def read_header(data: bytes, max_pixels: int) -> Header:
+def jpeg_scans(data: bytes) -> int:
+    """Start-of-scan markers in a JPEG, found by walking its segments (no decoding).
+
+    A baseline JPEG has one scan and libjpeg's progressive mode writes ten; each scan makes the
+    decoder pass over the whole image again, so a file that repeats its last scan thousands of
+    times costs minutes to decode from under a megabyte. Segments before the first scan are
+    skipped by their lengths (an EXIF thumbnail has scans of its own); after it, entropy-coded
+    data cannot contain a marker (0xFF is stuffed), so the remaining SOS markers are counted.
+    """
+    position = 2
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            return 0  # not a marker where one must be: decoding will say it is corrupt
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if marker == 0xDA:
+            return 1 + data.count(b"\xff\xda", position + 2)
+        if 0xD0 <= marker <= 0xD9 or marker == 0x01:
+            position += 2
+            continue
+        position += 2 + int.from_bytes(data[position + 2 : position + 4], "big")
+    return 0
+
+
+def read_header(data: bytes, max_pixels: int, max_jpeg_scans: int = 32) -> Header:
     if not data:
         raise ImageRejected(QualityCode.CORRUPT_FILE, "the file is empty")
     media_type = sniff(data)
@@ -82,6 +92,8 @@ def read_header(data: bytes, max_pixels: int) -> Header:
         raise ImageRejected(
             QualityCode.UNSUPPORTED_FORMAT, f"unsupported type {media_type or 'unknown'}"
         )
+    if media_type == "application/pdf":
+        return _pdf_header(data, max_pixels)
     try:
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size
@@ -115,9 +127,32 @@ def read_header(data: bytes, max_pixels: int) -> Header:
         )
     if _truncated(data, media_type):
         raise ImageRejected(QualityCode.CORRUPT_FILE, "the file is truncated")
+    if media_type == "image/jpeg" and (scans := jpeg_scans(data)) > max_jpeg_scans:
+        raise ImageRejected(
+            QualityCode.CORRUPT_FILE,
+            "too many JPEG scans",
+            value=float(scans),
+            threshold=float(max_jpeg_scans),
+        )
     if orientation in (5, 6, 7, 8):
         width, height = height, width
     return Header(media_type, width, height, orientation, software, quality, library_tables)
+
+
+def _pdf_header(data: bytes, max_pixels: int) -> Header:
+    try:
+        facts = pdf.inspect(data, MAX_PDF_PAGES, max_pixels)
+    except pdf.PdfRejected as rejected:
+        raise ImageRejected(rejected.code, rejected.detail) from None
+    if min(facts.width, facts.height) < MIN_SIDE_PX:
+        raise ImageRejected(
+            QualityCode.LOW_RESOLUTION,
+            "page too small to analyse",
+            value=float(min(facts.width, facts.height)),
+            threshold=float(MIN_SIDE_PX),
+        )
+    software = "; ".join(name for name in (facts.producer, facts.creator) if name)[:200] or None
+    return Header("application/pdf", facts.width, facts.height, 1, software, None, False, pdf=facts)
 
 
 def _exif(image: Image.Image, media_type: str) -> Image.Exif:
@@ -259,6 +294,12 @@ _ROTATIONS = {3: cv2.ROTATE_180, 6: cv2.ROTATE_90_CLOCKWISE, 8: cv2.ROTATE_90_CO
 def decode(data: bytes, header: Header, target_long_side: int) -> Decoded:
     """Decode to a long side of at least `target_long_side` (never upscaled), oriented upright."""
     long_side = max(header.width, header.height)
+    if header.pdf is not None:
+        try:
+            page = pdf.render(data, header.pdf, target_long_side)
+        except pdf.PdfRejected as rejected:
+            raise ImageRejected(rejected.code, rejected.detail) from None
+        return Decoded(page, long_side / max(page.shape[:2]), 1)
     reduction = 1
     if header.media_type == "image/jpeg":
         for factor in (8, 4, 2):

@@ -1,8 +1,10 @@
 """Turning measurements into findings a customer can act on.
 
-Each check compares one measured value with one threshold from settings. Checks that cannot be
-judged on a picture that is far too dark or burnt out (geometry, sharpness, colour) are skipped
-then: the customer must retake it anyway and is told the one reason that matters.
+Each check compares one measured value with one threshold from settings, and a code is only
+reported when its own measurement is out of range. A picture far too dark to judge anything
+else gets that one reason. Faint print is only called overexposure or low contrast when the
+picture is sharp and detailed enough: blur and low resolution also make print look grey, and the
+customer must be told the true cause.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ MESSAGES: dict[QualityCode, str] = {
     QualityCode.FILE_TOO_LARGE: "The {side} file is too large. "
     "Upload a normal phone photo or a scan as JPEG or PNG.",
     QualityCode.HASH_MISMATCH: "The {side} file changed after it was uploaded. Upload it again.",
-    QualityCode.UNSUPPORTED_FORMAT: "The {side} file is not a photo we can read. "
-    "Upload a JPEG, PNG, WebP or TIFF image (not a PDF, GIF or animation).",
+    QualityCode.UNSUPPORTED_FORMAT: "The {side} file is not a photo or PDF we can read. "
+    "Upload a JPEG, PNG, WebP or TIFF image, or the PDF you received (not a GIF or animation).",
     QualityCode.CORRUPT_FILE: "The {side} file is damaged or incomplete. "
     "Take the photo again and upload the new file.",
     QualityCode.TOO_MANY_PIXELS: "The {side} image is too large ({value} megapixels). "
@@ -49,6 +51,13 @@ MESSAGES: dict[QualityCode, str] = {
     "colour scan of the original document, not a photocopy.",
     QualityCode.SKEWED: "The document is tilted in the {side} photo. It can still be used, but a "
     "photo taken straight on reads best.",
+    QualityCode.PDF_ENCRYPTED: "The {side} PDF is password-protected, so we cannot open it. "
+    "Upload the PDF without a password, or a photo or scan of the document.",
+    QualityCode.PDF_ACTIVE_CONTENT: "The {side} PDF contains scripts, attachments or actions, "
+    "which we do not open for your security. Upload the certificate PDF exactly as the registry "
+    "issued it, or a photo or scan of it.",
+    QualityCode.TOO_MANY_PAGES: "The {side} PDF has too many pages. Upload only the "
+    "certificate itself (one page per side), or a photo of it.",
 }
 
 
@@ -85,12 +94,9 @@ def judge(side: Side, values: dict[str, float], limits: QualityThresholds) -> li
         limits.max_dark_p98,
     ):
         return found
-    if check(
-        values["clipped_fraction"] > limits.max_clipped_fraction,
-        QualityCode.OVEREXPOSED,
-        "clipped_fraction",
-        limits.max_clipped_fraction,
-    ):
+    if values["text_contrast"] < limits.min_print_contrast:
+        # Nothing printed at all: a blank page or a picture of a wall.
+        found.append(finding(QualityCode.DOCUMENT_NOT_FOUND, side))
         return found
     if not values.get("document_found"):
         found.append(finding(QualityCode.DOCUMENT_NOT_FOUND, side))
@@ -130,15 +136,25 @@ def judge(side: Side, values: dict[str, float], limits: QualityThresholds) -> li
         "glare_largest_blob",
         limits.min_glare_blob,
     )
-    if not blurry:
-        check(
-            values["contrast"] < limits.min_contrast,
-            QualityCode.LOW_CONTRAST,
-            "contrast",
-            limits.min_contrast,
-        )
+    if not blurry and not low_resolution:
+        # Faint print: burnt-out highlights say the light was too strong, otherwise the
+        # document itself is faded. White paper alone is neither: the print must be faint.
+        if values["clipped_fraction"] > limits.max_clipped_fraction:
+            check(
+                values["text_contrast"] < limits.min_text_contrast_clipped,
+                QualityCode.OVEREXPOSED,
+                "text_contrast",
+                limits.min_text_contrast_clipped,
+            )
+        else:
+            check(
+                values["text_contrast"] < limits.min_text_contrast,
+                QualityCode.LOW_CONTRAST,
+                "text_contrast",
+                limits.min_text_contrast,
+            )
     check(
-        values["colour_ratio"] < limits.min_colour_ratio,
+        not values.get("born_digital") and values["colour_ratio"] < limits.min_colour_ratio,
         QualityCode.NOT_COLOUR,
         "colour_ratio",
         limits.min_colour_ratio,

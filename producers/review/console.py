@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import cv2
 from jinja2 import Environment, PackageLoader, select_autoescape
-from PIL import Image
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -28,7 +28,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from consumers.assign.roster import hash_token
+from consumers.quality import decoding
+from pipeline import filetypes
 from pipeline.documents import DocumentError, DocumentStore
+from pipeline.settings import QualityThresholds
 from producers.decisions import DecisionPublisher
 from producers.review.inbox import Inbox
 from producers.review.terminal import REASONS, due_text
@@ -45,6 +48,33 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+
+
+# Customer files are shown as pictures only: never sniffed into something else, never able to
+# run a script even when opened on their own, never saved under a name the customer chose.
+DOCUMENT_HEADERS = SECURITY_HEADERS | {
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Content-Disposition": 'inline; filename="document"',
+    "Cache-Control": "no-store, private",
+}
+DISPLAY_LONG_SIDE = 2000
+
+
+def displayable(content: bytes) -> tuple[bytes, str] | None:
+    """The upload as a picture a browser may show: JPEG, PNG and WebP as they are (their type
+    from magic bytes), TIFF and PDF pages rendered to PNG, anything else None."""
+    media_type = filetypes.sniff(content)
+    if media_type in filetypes.IMAGES:
+        return content, media_type
+    if media_type not in filetypes.ACCEPTED:
+        return None
+    try:
+        header = decoding.read_header(content, QualityThresholds().max_pixels)
+        pixels = decoding.decode(content, header, DISPLAY_LONG_SIDE).pixels
+    except decoding.ImageRejected:
+        return None
+    ok, png = cv2.imencode(".png", pixels)
+    return (png.tobytes(), "image/png") if ok else None
 
 
 @dataclass
@@ -176,7 +206,12 @@ def create_app(state: ConsoleState) -> Starlette:
         except DocumentError as exc:
             log.warning("console: document refused (%s)", type(exc).__name__)
             return Response(status_code=410, headers=SECURITY_HEADERS)
-        return Response(content, media_type=ref.media_type, headers=SECURITY_HEADERS)
+        shown = displayable(content)
+        if shown is None:
+            log.warning("console: document is not an image it may show")
+            return Response(status_code=415, headers=SECURITY_HEADERS)
+        image, media_type = shown
+        return Response(image, media_type=media_type, headers=DOCUMENT_HEADERS)
 
     async def decide(request: Request) -> Response:
         session = session_of(request)
@@ -267,7 +302,7 @@ def _image_size(task: ReviewTask, side: Side, documents: DocumentStore) -> tuple
     if ref is None:
         return 1000, 700
     try:
-        with Image.open(documents.resolve(ref.uri)) as image:
-            return image.size
-    except (DocumentError, OSError):
+        header = decoding.read_header(documents.read(ref), QualityThresholds().max_pixels)
+    except (DocumentError, decoding.ImageRejected):
         return 1000, 700
+    return header.width, header.height

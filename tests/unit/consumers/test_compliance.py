@@ -89,3 +89,32 @@ def test_a_new_submission_starts_over_and_an_older_one_arriving_late_is_ignored(
 def test_a_change_without_any_submission_is_an_error(ctx: Context) -> None:
     with pytest.raises(PermanentError, match="no submission"):
         compliance.handle(answer(submission(), True), ctx)
+
+
+def test_no_compliance_review_for_documents_that_fail_the_claim_check(
+    ctx: Context, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Attack (security issue 14.1): a submission whose documents failed the claim check
+    (outside the roots, or changed since upload) still got a compliance task, whose reviewer
+    was then shown the attacker's file."""
+    from schemas.enums import Side
+    from tests.helpers import document_ref
+
+    outside = tmp_path.parent / "outside-front.jpg"
+    outside.write_bytes(b"\xff\xd8\xff attacker")
+    refs = (document_ref(outside, Side.FRONT),)
+    yes = submission(application=application(documents=refs, mainland_resources=True))
+    with pytest.raises(PermanentError, match="claim check: document_refused"):
+        compliance.handle(yes, ctx)
+    inside = tmp_path / "front.jpg"
+    inside.write_bytes(b"\xff\xd8\xff real")
+    changed = document_ref(inside, Side.FRONT)
+    inside.write_bytes(b"\xff\xd8\xff swapped after upload")
+    swapped = submission(
+        account_id="acct-2", application=application(documents=(changed,), mainland_resources=True)
+    )
+    with pytest.raises(PermanentError, match="document_hash_mismatch"):
+        compliance.handle(swapped, ctx)
+    # a later answer change for that account finds nothing to review either
+    with pytest.raises(PermanentError, match="no submission"):
+        compliance.handle(answer(swapped, True), ctx)

@@ -93,11 +93,67 @@ def test_hash_mismatch_and_oversize_and_missing(root: Path) -> None:
         roomy.read(ref(root / "gone.jpg", b"x"))
 
 
+JPEG = b"\xff\xd8\xff\xe0" + b"jpeg-bytes"
+
+
 def test_put_copies_under_the_first_root(root: Path, tmp_path: Path) -> None:
     source = tmp_path / "upload.JPG"
-    source.write_bytes(b"upload")
+    source.write_bytes(JPEG)
     stored = DocumentStore([root], 1000).put(source, Side.BACK, "sub-1")
-    assert stored.size_bytes == 6
-    assert stored.sha256 == hashlib.sha256(b"upload").hexdigest()
-    assert DocumentStore([root], 1000).read(stored) == b"upload"
+    assert stored.size_bytes == len(JPEG)
+    assert stored.sha256 == hashlib.sha256(JPEG).hexdigest()
+    assert DocumentStore([root], 1000).read(stored) == JPEG
     assert stored.uri.startswith(root.as_uri() + "/sub-1/back-")
+
+
+def test_put_names_and_types_files_by_their_content_not_their_name(
+    root: Path, tmp_path: Path
+) -> None:
+    """Attack (security issue 14.1): a JPEG named front.html was stored as .html with
+    media_type text/html, and the console served it as a page."""
+    disguised = tmp_path / "front.html"
+    disguised.write_bytes(JPEG)
+    stored = DocumentStore([root], 1000).put(disguised, Side.FRONT, "sub-2")
+    assert stored.media_type == "image/jpeg"
+    assert stored.uri.endswith(".jpg")
+    pdf = tmp_path / "scan.jpg"
+    pdf.write_bytes(b"%PDF-1.7\n%...")
+    assert DocumentStore([root], 1000).put(pdf, Side.BACK, "sub-2").media_type == (
+        "application/pdf"
+    )
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"<html><script>alert(1)</script></html>", b"alert(document.cookie)", b"GIF89a..."],
+)
+def test_put_refuses_what_is_no_accepted_image_or_pdf(
+    root: Path, tmp_path: Path, content: bytes
+) -> None:
+    source = tmp_path / "front.jpg"
+    source.write_bytes(content)
+    with pytest.raises(DocumentRefused, match="not a JPEG, PNG, WebP, TIFF or PDF"):
+        DocumentStore([root], 1000).put(source, Side.FRONT, "sub-3")
+    assert not (root / "sub-3").exists() or not any((root / "sub-3").iterdir())
+
+
+def test_read_refuses_a_hard_link_to_a_file_outside(root: Path, tmp_path: Path) -> None:
+    """A hard link has no symlink to resolve: the opened file's link count gives it away."""
+    secret = tmp_path / "secret.jpg"
+    secret.write_bytes(b"secret")
+    os.link(secret, root / "linked.jpg")
+    with pytest.raises(DocumentRefused, match="single link"):
+        DocumentStore([root], 1000).read(ref(root / "linked.jpg", b"secret"))
+
+
+def test_read_of_a_fifo_swapped_in_after_the_check_does_not_hang(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race: the path is checked, then replaced by a FIFO before it is opened."""
+    store = DocumentStore([root], 1000)
+    checked = store.resolve((root / "front.jpg").as_uri())
+    (root / "front.jpg").unlink()
+    os.mkfifo(root / "front.jpg")
+    monkeypatch.setattr(store, "resolve", lambda uri: checked)
+    with pytest.raises(DocumentRefused, match="regular"):
+        store.read(ref(root / "front.jpg", b"front-bytes"))

@@ -29,8 +29,8 @@ def form(**overrides: object) -> dict[str, object]:
 @pytest.fixture
 def files(tmp_path: Path) -> tuple[Path, Path]:
     front, back = tmp_path / "front.jpg", tmp_path / "back.png"
-    front.write_bytes(b"front")
-    back.write_bytes(b"back")
+    front.write_bytes(b"\xff\xd8\xff\xe0front")
+    back.write_bytes(b"\x89PNG\r\n\x1a\nback")
     return front, back
 
 
@@ -49,6 +49,20 @@ def test_valid_submission_stores_both_sides_and_publishes(
     assert [d.side for d in event.application.documents] == ["front", "back"]
     assert [d.media_type for d in event.application.documents] == ["image/jpeg", "image/png"]
     assert len(list(root.rglob("*"))) == 3  # the submission folder and two files
+
+
+def test_a_script_named_like_a_photo_is_refused_before_anything_is_stored(
+    tmp_path: Path, files: tuple[Path, Path]
+) -> None:
+    """Attack (security issue 14.1): `back.js` / HTML uploads became documents the console
+    served as active content. The type comes from the bytes, and nothing is stored."""
+    publisher, recorder, root = portal(tmp_path)
+    script = tmp_path / "back.jpg"
+    script.write_bytes(b"<script>fetch('/tasks')</script>")
+    with pytest.raises(SubmissionError, match="not a JPEG, PNG, WebP, TIFF or PDF"):
+        publisher.submit(form(), files[0], script)
+    assert recorder.events == []
+    assert not root.exists() or not any(root.rglob("*.*"))
 
 
 @pytest.mark.parametrize(

@@ -74,9 +74,9 @@ def _hostile() -> dict[str, tuple[bytes, QualityCode]]:
         "30000x30000 png": (png_bomb(30_000, 30_000), QualityCode.TOO_MANY_PIXELS),
         "one pixel": (one.getvalue(), QualityCode.LOW_RESOLUTION),
         "animated gif": (gif.getvalue(), QualityCode.UNSUPPORTED_FORMAT),
-        # flat colour fields: decodable, so judged on their pixels
-        "cmyk jpeg": (cmyk.getvalue(), QualityCode.BLURRY),
-        "16-bit png": (wide16.getvalue(), QualityCode.BLURRY),
+        # flat colour fields: decodable, judged on their pixels: nothing printed on them
+        "cmyk jpeg": (cmyk.getvalue(), QualityCode.DOCUMENT_NOT_FOUND),
+        "16-bit png": (wide16.getvalue(), QualityCode.DOCUMENT_NOT_FOUND),
     }
 
 

@@ -19,6 +19,7 @@ GOOD = {
     "sharpness": 1.5,
     "glare_largest_blob": 0.0,
     "contrast": 180.0,
+    "text_contrast": 170.0,
     "colour_ratio": 0.3,
 }
 
@@ -35,7 +36,8 @@ def test_each_check_fires_on_its_own_measurement() -> None:
     assert codes(sharpness=0.1) == [QualityCode.BLURRY]
     assert codes(glare_largest_blob=0.03) == [QualityCode.GLARE]
     assert codes(colour_ratio=0.01) == [QualityCode.NOT_COLOUR]
-    assert codes(contrast=40) == [QualityCode.LOW_CONTRAST]
+    assert codes(text_contrast=40) == [QualityCode.LOW_CONTRAST]
+    assert codes(clipped_fraction=0.8, text_contrast=80) == [QualityCode.OVEREXPOSED]
     assert codes(document_short_side_px=500) == [QualityCode.LOW_RESOLUTION]
     assert codes(coverage=0.1) == [QualityCode.DOCUMENT_TOO_SMALL]
     assert codes(touching_sides=1) == [QualityCode.CROPPED]
@@ -43,11 +45,24 @@ def test_each_check_fires_on_its_own_measurement() -> None:
 
 def test_hopeless_exposure_is_the_only_reason_given() -> None:
     assert codes(brightness_p98=50, sharpness=0.1, contrast=20) == [QualityCode.TOO_DARK]
-    assert codes(clipped_fraction=0.8, glare_largest_blob=0.7) == [QualityCode.OVEREXPOSED]
 
 
-def test_blur_hides_low_contrast_and_cropping_hides_resolution() -> None:
-    assert codes(sharpness=0.1, contrast=50) == [QualityCode.BLURRY]
+def test_white_paper_with_dark_print_is_not_overexposed() -> None:
+    """A flat-bed scan: most pixels are burnt-out white, the print is black."""
+    assert codes(clipped_fraction=0.9, brightness_p98=255, text_contrast=230) == []
+
+
+def test_nothing_printed_is_no_document() -> None:
+    assert codes(text_contrast=3, sharpness=0.0) == [QualityCode.DOCUMENT_NOT_FOUND]
+
+
+def test_blur_and_low_resolution_explain_faint_print() -> None:
+    """Blur and too few pixels turn thin print grey: the customer hears the true cause."""
+    assert codes(sharpness=0.1, text_contrast=50) == [QualityCode.BLURRY]
+    assert codes(sharpness=0.1, clipped_fraction=0.8, text_contrast=60) == [QualityCode.BLURRY]
+    assert codes(document_short_side_px=500, clipped_fraction=0.8, text_contrast=60) == [
+        QualityCode.LOW_RESOLUTION
+    ]
     assert codes(touching_sides=2, document_short_side_px=400) == [QualityCode.CROPPED]
 
 

@@ -132,3 +132,52 @@ def test_a_decision_needs_the_form_token_and_goes_out_as_the_signed_in_reviewer(
         (ReasonCode.NAME_MISMATCH,),
     )
     assert inbox.task("ana", mine.task_id) is None
+
+
+def _task_with_front(world, tmp_path: Path, content: bytes, media_type: str) -> ReviewTask:  # type: ignore[no-untyped-def]
+    """A task for ana whose front document is `content`, its reference claiming `media_type`
+    (what a hostile portal, or an attacker producing to the topic, can write)."""
+    from tests.helpers import document_ref
+
+    _, inbox, _, _ = world
+    path = tmp_path / "docs" / "sub-x" / "evil.bin"
+    path.write_bytes(content)
+    ref = document_ref(path, Side.FRONT).model_copy(update={"media_type": media_type})
+    task = review_task(submission(application=application(documents=(ref,))), "ana")
+    inbox.add_all([task])
+    return task
+
+
+def test_documents_are_served_as_sniffed_pictures_that_can_run_nothing(world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Attack (security issue 14.1): `front.html` + `back.js` ran a script in the console that
+    approved a task; a JPEG named `.html` redirected the reviewer to a phishing page."""
+    client, *_ = world
+    sign_in(client, "ana")
+    Image.new("RGB", (320, 200), "white").save(tmp_path / "real.jpg")
+    jpeg = (tmp_path / "real.jpg").read_bytes()
+    disguised = _task_with_front(world, tmp_path, jpeg, "text/html")
+    image = client.get(f"/tasks/{disguised.task_id}/documents/front")
+    assert image.status_code == 200
+    assert image.headers["content-type"] == "image/jpeg"  # from the bytes, not the reference
+    assert image.headers["x-content-type-options"] == "nosniff"
+    assert image.headers["content-security-policy"] == "default-src 'none'; sandbox"
+    assert image.headers["content-disposition"] == 'inline; filename="document"'
+    html = _task_with_front(world, tmp_path, b"<html><script>alert(1)</script>", "image/png")
+    refused = client.get(f"/tasks/{html.task_id}/documents/front")
+    assert refused.status_code == 415
+    assert b"<script>" not in refused.content
+
+
+def test_a_pdf_is_shown_as_its_rendered_page_never_as_the_pdf(world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from producers import corpus
+
+    client, *_ = world
+    sign_in(client, "ana")
+    task = _task_with_front(world, tmp_path, corpus.by_id("dsp-milwaukee").data, "image/png")
+    page = client.get(f"/tasks/{task.task_id}/documents/front")
+    assert page.status_code == 200
+    assert page.headers["content-type"] == "image/png"
+    assert page.content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert b"%PDF" not in page.content[:1024]
+    scripted = _task_with_front(world, tmp_path, corpus.by_id("pdffill-javascript").data, "x")
+    assert client.get(f"/tasks/{scripted.task_id}/documents/front").status_code == 415

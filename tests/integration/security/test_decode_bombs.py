@@ -1,0 +1,102 @@
+"""Files built to stall the quality stage (security issue 14.3): a progressive JPEG whose scan
+is repeated thousands of times decodes for minutes from 120 KB. It is refused from its markers
+before decoding, and any decode that still runs too long is killed in its child process and
+becomes a finding, while the worker goes on with the next submission."""
+
+from __future__ import annotations
+
+import io
+import random
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from consumers import quality
+from consumers.quality import decoding
+from pipeline.documents import DocumentStore
+from pipeline.sandbox import Sandbox
+from pipeline.settings import QualityThresholds, Settings
+from pipeline.stage import Context
+from pipeline.state import memory_state_store
+from producers.photos import encode, make_case
+from producers.synthetic import random_spec
+from schemas.enums import QualityCode, Side
+from tests.helpers import application, document_ref, submission
+
+pytestmark = pytest.mark.integration
+
+
+def scan_bomb(size: int = 3000, repeats: int = 3000) -> bytes:
+    """The attack: a progressive JPEG with its smallest scan repeated `repeats` times."""
+    out = io.BytesIO()
+    Image.new("RGB", (size, size), "white").save(out, "JPEG", progressive=True, quality=90)
+    data = out.getvalue()
+    starts = [i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] == 0xDA]
+    ends = [*starts[1:], len(data) - 2]
+    spans = [(end - start, start, end) for start, end in zip(starts, ends, strict=True)]
+    _, start, end = min(spans)
+    return data[:-2] + data[start:end] * repeats + b"\xff\xd9"
+
+
+def pair(tmp_path: Path, front: bytes, back: bytes, name: str):  # type: ignore[no-untyped-def]
+    paths = tmp_path / f"{name}-front.jpg", tmp_path / f"{name}-back.jpg"
+    paths[0].write_bytes(front)
+    paths[1].write_bytes(back)
+    refs = (document_ref(paths[0], Side.FRONT), document_ref(paths[1], Side.BACK))
+    return submission(account_id=f"acct-{name}", application=application(refs))
+
+
+def clean_side(seed: int, side: str) -> bytes:
+    rng = random.Random(seed)
+    return encode(make_case(random_spec(rng), rng, None, side=side), quality=90)
+
+
+def test_a_scan_bomb_is_refused_from_its_markers_before_any_decoding() -> None:
+    bomb = scan_bomb()
+    assert len(bomb) < 200_000
+    assert decoding.jpeg_scans(bomb) > 3000
+    started = time.perf_counter()
+    with pytest.raises(decoding.ImageRejected) as rejected:
+        decoding.read_header(bomb, 50_000_000, QualityThresholds().max_jpeg_scans)
+    assert time.perf_counter() - started < 1.0
+    assert rejected.value.code is QualityCode.CORRUPT_FILE
+    assert rejected.value.value is not None
+    assert rejected.value.value > 3000
+    # ordinary progressive and baseline JPEGs are not affected
+    normal = io.BytesIO()
+    Image.new("RGB", (800, 600), "white").save(normal, "JPEG", progressive=True)
+    assert 1 < decoding.jpeg_scans(normal.getvalue()) <= 12
+    assert decoding.jpeg_scans(clean_side(3, "front")) == 1
+
+
+def test_a_decode_past_its_limit_becomes_a_finding_and_the_next_submission_is_served(
+    tmp_path: Path,
+) -> None:
+    """Even with the marker check switched off, the bomb costs one bounded child process."""
+    sandbox = Sandbox(memory_bytes=2 << 30)
+    settings = Settings(
+        document_roots=[tmp_path],
+        quality=QualityThresholds(max_jpeg_scans=1_000_000, decode_timeout_s=3.0),
+    )
+    ctx = Context(
+        "quality",
+        settings,
+        memory_state_store(),
+        DocumentStore([tmp_path], 50_000_000),
+        sandbox=sandbox,
+    )
+    try:
+        started = time.perf_counter()
+        [bombed] = quality.handle(pair(tmp_path, scan_bomb(), clean_side(5, "back"), "a"), ctx)
+        assert time.perf_counter() - started < 20  # the decode alone takes ~50 s here
+        assert not bombed.passed
+        assert [(f.code, f.side) for f in bombed.findings] == [
+            (QualityCode.CORRUPT_FILE, Side.FRONT)
+        ]
+        good = pair(tmp_path, clean_side(6, "front"), clean_side(6, "back"), "b")
+        [served] = quality.handle(good, ctx)
+        assert served.passed, [f.code for f in served.findings]
+    finally:
+        sandbox.close()
