@@ -165,9 +165,12 @@ def test_a_reviewer_decides_in_the_browser_and_the_decision_reaches_kafka(
             # the owner sees it (the console follows the topic; reload until it arrives)
             page.fill("#token", f"{owner}-secret-token")
             page.click("#sign-in")
+            # the sign-in navigation must finish before the page is reloaded, or Chromium
+            # reports the reload against a detached page (seen once in CI under load)
+            expect(page.locator("#reviewer")).to_have_text(owner)
 
             def listed() -> bool:
-                page.reload()
+                page.goto(base + "/", wait_until="load")
                 return page.locator("a.task-link").count() == 1
 
             wait_for(listed, 30, interval=0.5, what="the task in the list")
