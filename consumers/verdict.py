@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from consumers.assign.ledger import describe, ledger_for
 from consumers.eligibility import is_sole_proprietorship, restrictions
 from pipeline.errors import RefusedError
+from pipeline.signing import require_signed
 from pipeline.stage import Context
 from pipeline.state import StateStore, update_json
 from schemas import Envelope, decode_event, encode_event
@@ -126,8 +127,9 @@ def handle(event: Envelope, ctx: Context) -> Sequence[Envelope]:
 
 
 def _check_decision(event: ReviewDecision, ctx: Context) -> None:
-    """Only a decision the task ledger accepts is applied (the assign stage checks it too; the
-    ledger's check is idempotent, so whichever stage sees the decision first records it)."""
+    """Only a signed decision the task ledger accepts is applied (the assign stage checks it
+    too; the ledger's check is idempotent, so whichever stage sees it first records it)."""
+    require_signed(event, ctx.settings.decision_signing_key)
     refusal = ledger_for(ctx.state).decide(
         event.task_id,
         event.reviewer_id,

@@ -161,22 +161,32 @@ def _open_feed() -> Any:
     return feed
 
 
+def _read_token() -> str:
+    """The reviewer's token: hidden at a terminal, one line from stdin otherwise (scripts)."""
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass("Reviewer token: ").strip()
+    return sys.stdin.readline().strip()
+
+
 @app.command()
 def review(
-    reviewer: Annotated[str, typer.Option("--reviewer", help="Your reviewer id (roster).")],
     exit_when_idle: Annotated[
         bool, typer.Option(help="Stop when no task is open instead of waiting.")
     ] = False,
 ) -> None:
-    """Work through your open review tasks in the terminal, one at a time."""
+    """Work through your open review tasks in the terminal (sign in with your roster token)."""
+    from consumers.assign.roster import hash_token
     from pipeline.publishing import KafkaPublisher
     from producers.decisions import DecisionPublisher
     from producers.review.terminal import prompt, review_loop
 
     settings = get_settings()
     logs.configure("WARNING")
-    if reviewer not in _reviewer_ledger().reviewer_ids():
-        raise _fail(f"unknown reviewer {reviewer!r}: not on the roster (see `kyb reviewers load`)")
+    reviewer = _reviewer_ledger().reviewer_by_token_hash(hash_token(_read_token()))
+    if reviewer is None:
+        raise _fail("unknown or inactive reviewer token (see `kyb reviewers token`)")
     feed = _open_feed()
     publisher = KafkaPublisher(settings)
     console = Console()

@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -93,6 +94,10 @@ def run(
         outbox_dir=outbox,
         retry_backoff_ms=0,
     )
+    if settings.decision_signing_key is None:  # one process: a key for this run only
+        settings = settings.model_copy(
+            update={"decision_signing_key": SecretStr(secrets.token_hex(32))}
+        )
     (workdir / "documents").mkdir(parents=True)
     state = memory_state_store()
     ledger_for(state).load(demo_roster(), time.time())

@@ -20,6 +20,7 @@ from kafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 
 from pipeline.errors import DependencyDown
+from pipeline.kafka_security import client_security
 from pipeline.processing import Source, StageProcessor
 from pipeline.publishing import KafkaPublisher, kafka_producer
 from pipeline.settings import Settings
@@ -40,8 +41,18 @@ def consumer_config(settings: Settings, group_id: str | None, **overrides: Any) 
         "heartbeat_interval_ms": settings.heartbeat_interval_ms,
         "max_poll_records": settings.max_poll_records,
         "max_poll_interval_ms": settings.max_poll_interval_ms,
-    }
+    } | client_security(settings)
     return config | overrides
+
+
+def admin_client(settings: Settings, purpose: str = "") -> KafkaAdminClient:
+    """An admin client with the same credentials as every producer and consumer."""
+    client_id = f"{settings.client_id}-{purpose}" if purpose else settings.client_id
+    return KafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id=client_id,
+        **client_security(settings),
+    )
 
 
 class KafkaWorker:
@@ -199,9 +210,7 @@ def create_topics(settings: Settings, topics: Iterable[TopicSpec] = TOPICS) -> l
 
 def ensure_topics(settings: Settings, wanted: dict[str, int]) -> list[str]:
     """Create the named topics (name → partitions) that do not exist yet."""
-    admin = KafkaAdminClient(
-        bootstrap_servers=settings.bootstrap_servers, client_id=settings.client_id
-    )
+    admin = admin_client(settings)
     created = []
     try:
         existing = set(admin.list_topics())

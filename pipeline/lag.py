@@ -11,9 +11,9 @@ import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 
-from pipeline.kafka_runtime import consumer_config
+from pipeline.kafka_runtime import admin_client, consumer_config
 from pipeline.settings import Settings
 from pipeline.stage import Stage
 from schemas.events import ConsumerLag
@@ -21,9 +21,7 @@ from schemas.events import ConsumerLag
 
 class LagReader:
     def __init__(self, settings: Settings) -> None:
-        self._admin = KafkaAdminClient(
-            bootstrap_servers=settings.bootstrap_servers, client_id=f"{settings.client_id}-lag"
-        )
+        self._admin = admin_client(settings, "lag")
         self._consumer = KafkaConsumer(**consumer_config(settings, None))
 
     def read(self, stages: Iterable[Stage]) -> list[ConsumerLag]:

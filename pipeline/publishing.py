@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 from kafka import KafkaProducer
 
+from pipeline.kafka_security import client_security
 from pipeline.settings import Settings
 from schemas import Envelope, encode_event, topic_for
 from schemas.catalog import key_for
@@ -38,7 +39,7 @@ def kafka_producer(settings: Settings, **overrides: Any) -> KafkaProducer:
         "linger_ms": 5,
         "retries": 5,
         "max_in_flight_requests_per_connection": 1,
-    }
+    } | client_security(settings)
     return KafkaProducer(**(config | overrides))
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -86,6 +89,16 @@ class Settings(BaseSettings):
     max_poll_interval_ms: int = Field(default=300_000, ge=10_000)
     poll_timeout_ms: int = Field(default=500, ge=10)
     default_partitions: int = Field(default=6, ge=1)
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="PLAINTEXT is for a loopback test broker only"
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = Field(default=None, description="one principal per stage")
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = Field(default=None, description="CA that signed the broker")
+    kafka_ssl_certfile: Path | None = Field(default=None, description="client certificate (mTLS)")
+    kafka_ssl_keyfile: Path | None = None
+    kafka_ssl_key_password: SecretStr | None = None
     replication_factor: int = Field(default=1, ge=1)
 
     health_file: Path | None = Field(
@@ -144,6 +157,11 @@ class Settings(BaseSettings):
     review_idle_reassign_s: float = Field(
         default=8 * 3600, gt=0, description="reassign a task its reviewer has not decided by then"
     )
+    decision_signing_key: SecretStr | None = Field(
+        default=None,
+        description="HMAC key the reviewers' tools sign decisions with and assign/verdict "
+        "verify; decisions are refused without it",
+    )
     console_secure_cookies: bool = Field(
         default=False, description="set behind HTTPS: the console's session cookie is Secure"
     )
@@ -186,8 +204,43 @@ class Settings(BaseSettings):
     # --- logging
     log_level: str = "INFO"
 
+    @model_validator(mode="after")
+    def _kafka_credentials_complete(self) -> Self:
+        if self.kafka_security_protocol.startswith("SASL_") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                f"KYB_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs "
+                "KYB_KAFKA_SASL_USERNAME and KYB_KAFKA_SASL_PASSWORD"
+            )
+        if (self.kafka_ssl_certfile is None) != (self.kafka_ssl_keyfile is None):
+            raise ValueError("KYB_KAFKA_SSL_CERTFILE and KYB_KAFKA_SSL_KEYFILE go together")
+        return self
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """`KYB_*` names no setting reads: a typo here would silently leave a default in force."""
+    prefix = "KYB_"
+    nested = {
+        name: set(field.annotation.model_fields)
+        for name, field in Settings.model_fields.items()
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+    }
+    unknown = []
+    for variable in environ:
+        if not variable.upper().startswith(prefix):
+            continue
+        name, _, sub = variable[len(prefix) :].lower().partition("__")
+        if name not in Settings.model_fields or (sub and sub not in nested.get(name, set())):
+            unknown.append(variable)
+    return sorted(unknown)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Settings read once per process from the environment."""
+    """Settings read once per process from the environment; unknown `KYB_*` names are warned."""
+    for variable in unknown_variables(os.environ):
+        logging.getLogger(__name__).warning(
+            "%s is not a kyb setting and is ignored (a typo?); see `kyb settings`", variable
+        )
     return Settings()

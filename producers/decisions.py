@@ -6,7 +6,11 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from pydantic import SecretStr
+
 from pipeline.publishing import Publisher
+from pipeline.settings import get_settings
+from pipeline.signing import sign_decision
 from pipeline.stage import Context, Stage, utc_now
 from schemas import catalog
 from schemas.enums import Decision, MatchStatus, ReasonCode, ReviewQueue, TaskAction
@@ -19,9 +23,20 @@ _FIELD_REASONS = {
 
 
 class DecisionPublisher:
-    def __init__(self, publisher: Publisher, clock: Callable[[], datetime] = utc_now) -> None:
+    """Publishes decisions signed with the decision key (settings' unless one is given)."""
+
+    def __init__(
+        self,
+        publisher: Publisher,
+        clock: Callable[[], datetime] = utc_now,
+        signing_key: SecretStr | None = None,
+    ) -> None:
         self._publisher = publisher
         self._clock = clock
+        key = signing_key or get_settings().decision_signing_key
+        if key is None:
+            raise ValueError("no decision signing key: set KYB_DECISION_SIGNING_KEY")
+        self._key: SecretStr = key
 
     def decide(
         self,
@@ -44,6 +59,7 @@ class DecisionPublisher:
             reason_codes=tuple(reason_codes),
             note=note,
         )
+        event = sign_decision(event, self._key)
         self._publisher.publish(event)
         self._publisher.flush()
         return event
@@ -70,18 +86,20 @@ def _simulated_reviewer(task: ReviewTask, ctx: Context) -> list[ReviewDecision]:
     if task.action is not TaskAction.ASSIGNED:
         return []
     decision, reasons = simulated_decision(task)
-    return [
-        ctx.derive(
-            ReviewDecision,
-            task,
-            task_id=task.task_id,
-            queue=task.queue,
-            reviewer_id=task.reviewer_id,
-            decision=decision,
-            reason_codes=reasons,
-            note="decided by the SIMULATED reviewer",
-        )
-    ]
+    key = ctx.settings.decision_signing_key
+    if key is None:
+        raise ValueError("the simulated reviewer signs like a real tool: set a decision key")
+    made = ctx.derive(
+        ReviewDecision,
+        task,
+        task_id=task.task_id,
+        queue=task.queue,
+        reviewer_id=task.reviewer_id,
+        decision=decision,
+        reason_codes=reasons,
+        note="decided by the SIMULATED reviewer",
+    )
+    return [sign_decision(made, key)]
 
 
 SIMULATED_REVIEWER = Stage(

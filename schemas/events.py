@@ -216,6 +216,7 @@ class ReviewDecision(Envelope):
     decision: Decision
     reason_codes: Annotated[tuple[ReasonCode, ...], Field(min_length=1)]
     note: Annotated[str, Field(max_length=2000)] = ""
+    signature: Annotated[str, Field(max_length=128)] = ""  # HMAC-SHA256 by the reviewers' tool
 
 
 class StatusChanged(Envelope):

@@ -5,6 +5,8 @@ Each listens on a free loopback port and is stopped afterwards; nothing needs to
 
 from __future__ import annotations
 
+import os
+import secrets
 import shutil
 import subprocess
 import threading
@@ -20,6 +22,9 @@ import redis
 
 from pipeline.state import RedisStateStore
 from tests.helpers import free_port, port_open, wait_for
+
+# The reviewers' tools and the stages share one decision key; workers started by tests inherit it.
+os.environ.setdefault("KYB_DECISION_SIGNING_KEY", secrets.token_hex(32))
 
 
 # ---------------------------------------------------------------- Kafka (Tansu)

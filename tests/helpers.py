@@ -24,7 +24,13 @@ from pipeline.settings import Settings
 from pipeline.state import StateStore
 from schemas import DocumentRef, Envelope, decode_event
 from schemas.enums import ReviewQueue, Side, TaskAction
-from schemas.events import Application, CompanyDetails, ReviewTask, SubmissionReceived
+from schemas.events import (
+    Application,
+    CompanyDetails,
+    ReviewDecision,
+    ReviewTask,
+    SubmissionReceived,
+)
 
 T = TypeVar("T")
 
@@ -242,3 +248,13 @@ def read_topic(settings: Settings, topic: str, want: int = 0, timeout: float = 3
     if want:
         raise TimeoutError(f"{len(found)} of {want} events on {topic} after {timeout} s")
     return found
+
+
+def signed(decision: ReviewDecision) -> ReviewDecision:
+    """A decision signed like the reviewers' tools sign it (the tests' shared key)."""
+    from pipeline.settings import Settings
+    from pipeline.signing import sign_decision
+
+    key = Settings().decision_signing_key
+    assert key is not None, "tests/conftest.py sets KYB_DECISION_SIGNING_KEY"
+    return sign_decision(decision, key)

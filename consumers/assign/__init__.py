@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from consumers.assign.calendar import add_business_days
 from consumers.assign.ledger import Ledger, Notice, TaskRecord, describe, ledger_for
 from pipeline.errors import RefusedError
+from pipeline.signing import require_signed
 from pipeline.stage import Context, TickResult
 from schemas import Envelope
 from schemas.base import Model
@@ -78,6 +79,7 @@ def handle(event: Envelope, ctx: Context) -> Sequence[ReviewTask]:
         reason = "customer no longer buys mainland resources"
         ledger.cancel_account(event.account_id, ReviewQueue.COMPLIANCE, now, reason, cause)
     elif isinstance(event, ReviewDecision):
+        require_signed(event, ctx.settings.decision_signing_key)
         refusal = ledger.decide(
             event.task_id, event.reviewer_id, cause, event.account_id, event.queue, now
         )

@@ -16,6 +16,7 @@ import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from pipeline.dashboard.prom import BUSINESS, DashboardMetrics
+from pipeline.kafka_security import faust_credentials
 from pipeline.settings import Settings
 from pipeline.topology import STAGES
 from schemas import UndecodableEvent, catalog, decode_event
@@ -37,6 +38,7 @@ class Dashboard:
         self.app = faust.App(
             APP_ID,
             broker=";".join(f"kafka://{h}" for h in settings.bootstrap_servers.split(",")),
+            broker_credentials=faust_credentials(settings),
             store="memory://",
             datadir=str(settings.dashboard_data_dir),
             web_host=web_host,

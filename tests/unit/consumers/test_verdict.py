@@ -5,10 +5,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from consumers import verdict
 from consumers.assign.ledger import ledger_for
 from pipeline.errors import RefusedError
+from pipeline.signing import sign_decision
 from pipeline.stage import Context
 from schemas.enums import (
     Decision,
@@ -34,6 +36,7 @@ from tests.helpers import (
     open_review_task,
     review_task,
     roster,
+    signed,
     submission,
 )
 
@@ -49,15 +52,22 @@ def decision(
     reviewer: str = "r",
 ) -> ReviewDecision:
     """A decision on a task that really is open and assigned to `reviewer`."""
-    return follow(
-        cause,
-        ReviewDecision,
-        task_id=open_review_task(ctx.state, cause, queue, reviewer),
-        queue=queue,
-        reviewer_id=reviewer,
-        decision=outcome,
-        reason_codes=reasons,
+    return signed(
+        follow(
+            cause,
+            ReviewDecision,
+            task_id=open_review_task(ctx.state, cause, queue, reviewer),
+            queue=queue,
+            reviewer_id=reviewer,
+            decision=outcome,
+            reason_codes=reasons,
+        )
     )
+
+
+def signed_copy(event: ReviewDecision, update: dict[str, Any]) -> ReviewDecision:
+    """A changed decision, signed again (a reviewers' tool made it: only the ledger can refuse)."""
+    return signed(event.model_copy(update=update))
 
 
 def changes(outputs: Any) -> list[tuple[str, str | None, str]]:
@@ -145,14 +155,14 @@ def test_refused_decisions_are_never_applied(ctx_for) -> None:  # type: ignore[n
     verdict.handle(sub, ctx)
     approve = decision(ctx, sub, Decision.APPROVE, reviewer="ana")
     cases = {
-        "unknown_reviewer": approve.model_copy(
-            update={"event_id": uuid.uuid4(), "reviewer_id": "mallory"}
+        "unknown_reviewer": signed_copy(
+            approve, update={"event_id": uuid.uuid4(), "reviewer_id": "mallory"}
         ),
-        "unknown_task": approve.model_copy(update={"event_id": uuid.uuid4(), "task_id": "nope"}),
+        "unknown_task": signed_copy(approve, update={"event_id": uuid.uuid4(), "task_id": "nope"}),
     }
     ledger_for(ctx.state).load(roster(ana={}, bo={}), 0)
-    cases["not_assigned"] = approve.model_copy(
-        update={"event_id": uuid.uuid4(), "reviewer_id": "bo"}
+    cases["not_assigned"] = signed_copy(
+        approve, update={"event_id": uuid.uuid4(), "reviewer_id": "bo"}
     )
     for reason, event in cases.items():
         with pytest.raises(RefusedError, match=reason):
@@ -163,7 +173,7 @@ def test_refused_decisions_are_never_applied(ctx_for) -> None:  # type: ignore[n
         "submitted",
         "verified",
     )  # replay
-    second = approve.model_copy(update={"event_id": uuid.uuid4(), "decision": Decision.REJECT})
+    second = signed_copy(approve, update={"event_id": uuid.uuid4(), "decision": Decision.REJECT})
     with pytest.raises(RefusedError, match="already_decided"):
         verdict.handle(second, ctx)
     account = verdict.load_account(ctx.state, sub.account_id)
@@ -326,3 +336,28 @@ def test_results_that_overtake_their_submission_are_applied_when_it_arrives(ctx_
     account = verdict.load_account(ctx.state, sub.account_id)
     assert account is not None
     assert (account.compliance, account.identity, account.early) == ("approved", "checking", {})
+
+
+def test_forged_decisions_are_refused_before_the_ledger_sees_them(ctx_for) -> None:  # type: ignore[no-untyped-def]
+    """Attack (security issue 14.2): owner ids are public on kyb.review.tasks, so anyone who
+    can produce to kyb.review.decisions approved as the assigned reviewer."""
+    ctx = ctx_for("verdict")
+    sub = submission()
+    verdict.handle(sub, ctx)
+    approve = decision(ctx, sub, Decision.APPROVE, reviewer="ana")
+    forged = {
+        "unsigned": approve.model_copy(update={"signature": ""}),
+        "other key": sign_decision(approve, SecretStr("attacker-key")),
+        "changed after signing": approve.model_copy(update={"decision": Decision.REJECT}),
+    }
+    for event in forged.values():
+        with pytest.raises(RefusedError, match="bad_signature"):
+            verdict.handle(event, ctx)
+    unkeyed = Context("verdict", ctx.settings.model_copy(update={"decision_signing_key": None}),
+                      ctx.state, ctx.documents, ctx.clock)  # fmt: skip
+    with pytest.raises(RefusedError, match="no decision signing key"):
+        verdict.handle(approve, unkeyed)
+    account = verdict.load_account(ctx.state, sub.account_id)
+    assert account is not None
+    assert account.identity == "submitted"  # nothing applied, the task still open
+    assert changes(verdict.handle(approve, ctx))[0] == ("identity", "submitted", "verified")

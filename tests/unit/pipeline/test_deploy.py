@@ -70,3 +70,44 @@ def test_the_image_runs_as_non_root_with_tesseract_and_the_project() -> None:
     assert "RUN pip install ." in text
     for folder in ("schemas", "pipeline", "consumers", "producers"):
         assert f"COPY {folder} ./{folder}" in text  # every package setuptools is told to include
+
+
+def test_every_container_has_a_memory_limit_and_compose_publishes_on_loopback_only() -> None:
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+    for stage in STAGES:
+        limits = compose["services"][f"worker-{stage.name}"]["deploy"]["resources"]["limits"]
+        assert re.fullmatch(r"\d+[MG]", limits["memory"])
+    published = [
+        port for service in compose["services"].values() for port in service.get("ports", [])
+    ]
+    assert published
+    assert all(port.startswith("127.0.0.1:") for port in published)
+    for path in (DEPLOY / "k8s").glob("*.yaml"):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc["kind"] != "Deployment":
+                continue
+            [container] = doc["spec"]["template"]["spec"]["containers"]
+            assert container["resources"]["limits"]["memory"], path
+            assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+
+
+def test_each_deployment_signs_in_to_kafka_as_a_principal_with_a_kafka_user() -> None:
+    users = {
+        doc["metadata"]["name"]: doc
+        for doc in yaml.safe_load_all((DEPLOY / "k8s" / "kafka-users.yaml").read_text())
+    }
+    shared = list(yaml.safe_load_all((DEPLOY / "k8s" / "shared.yaml").read_text()))
+    [config] = [doc for doc in shared if doc["kind"] == "ConfigMap"]
+    assert config["data"]["KYB_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    principals = set()
+    for path in (DEPLOY / "k8s").glob("*.yaml"):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc["kind"] == "Deployment":
+                [container] = doc["spec"]["template"]["spec"]["containers"]
+                env = {item["name"]: item for item in container["env"]}
+                principal = env["KYB_KAFKA_SASL_USERNAME"]["value"]
+                secret = env["KYB_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
+                assert secret["name"] == principal  # Strimzi's secret for that KafkaUser
+                principals.add(principal)
+    assert principals <= set(users)
+    assert {f"kyb-{stage.name}" for stage in STAGES} <= principals

@@ -35,7 +35,7 @@ from schemas.events import (
     StageMetric,
     SubmissionReceived,
 )
-from tests.helpers import followed_by, roster, submission
+from tests.helpers import followed_by, roster, signed, submission
 
 SUBMITTED = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # a Friday
 
@@ -65,14 +65,16 @@ def fresh() -> SubmissionReceived:
 
 
 def decide(task: ReviewTask, reviewer: str | None = None) -> ReviewDecision:
-    return followed_by(
-        task,
-        ReviewDecision,
-        task_id=task.task_id,
-        queue=task.queue,
-        reviewer_id=reviewer or task.reviewer_id,
-        decision=Decision.APPROVE,
-        reason_codes=(ReasonCode.DOCUMENTS_CONSISTENT,),
+    return signed(
+        followed_by(
+            task,
+            ReviewDecision,
+            task_id=task.task_id,
+            queue=task.queue,
+            reviewer_id=reviewer or task.reviewer_id,
+            decision=Decision.APPROVE,
+            reason_codes=(ReasonCode.DOCUMENTS_CONSISTENT,),
+        )
     )
 
 
