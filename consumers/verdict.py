@@ -297,8 +297,8 @@ def _submitted(t: _Transitions, event: SubmissionReceived) -> None:
     superseded = (
         [f"supersedes submission {state.submission_id} ({state.identity})"] if unfinished else []
     )
-    if state.identity is None:
-        state.account_type = app.account_type
+    # the declared account type is the customer's claim, never state: the account becomes
+    # enterprise only through a verified decision (with its audit entry)
     state.submission_id = event.submission_id
     state.submitted_at = event.occurred_at
     state.contact_email = str(app.contact_email)

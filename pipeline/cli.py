@@ -347,7 +347,8 @@ def top(
     """The dashboard's numbers live in the terminal."""
     from pipeline.dashboard.top import run_top
 
-    code = run_top(url, every, once, Console())
+    secret = get_settings().dashboard_token  # KYB_DASHBOARD_TOKEN, when the dashboard has one
+    code = run_top(url, every, once, Console(), secret.get_secret_value() if secret else None)
     if code:
         raise typer.Exit(code)
 

@@ -200,6 +200,11 @@ class Settings(BaseSettings):
     dashboard_window_s: float = Field(default=60.0, gt=0, description="tumbling window size")
     dashboard_windows: int = Field(default=30, ge=2, description="windows kept and charted")
     dashboard_data_dir: Path = Path(".kyb-dashboard")
+    dashboard_token: SecretStr | None = Field(
+        default=None,
+        description="when set, every dashboard URL needs it: `Authorization: Bearer <token>` "
+        "(Prometheus) or HTTP basic auth with the token as password (browsers)",
+    )
 
     # --- logging
     log_level: str = "INFO"

@@ -271,7 +271,9 @@ class StageMetric(Envelope):
     latency_p50_ms: float = 0.0
     latency_p95_ms: float = 0.0
     latency_max_ms: float = 0.0
-    outcomes: dict[str, int] = Field(default_factory=dict)
+    outcomes: dict[Identifier, int] = Field(
+        default_factory=dict, max_length=256, description="label → count; labels are names"
+    )
 
 
 class ConsumerLag(Envelope):

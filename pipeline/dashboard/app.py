@@ -15,6 +15,7 @@ from typing import Any
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from pipeline.dashboard.guard import guard
 from pipeline.dashboard.prom import BUSINESS, DashboardMetrics
 from pipeline.kafka_security import faust_credentials
 from pipeline.settings import Settings
@@ -26,6 +27,7 @@ from schemas.events import ConsumerLag, StageMetric, StatusChanged
 APP_ID = "kyb-dashboard"
 STAGE_FIELDS = ("events_in", "events_out", "failures", "dead_letters", "retries")
 GAUGE_OUTCOMES = ("backlog", "open_tasks", "sla_breaches_total", "sla_breaches")
+MAX_OUTCOME_KEYS = 2_000  # a producer inventing labels cannot grow the tables without bound
 
 
 class Dashboard:
@@ -35,10 +37,13 @@ class Dashboard:
         self.latest: dict[str, Any] = {"lag": {}, "review": {}}
         self.outcome_keys: set[str] = set()  # windowed tables cannot list keys without an index
         window, keep = settings.dashboard_window_s, settings.dashboard_windows
+        secret = settings.dashboard_token
+        token = secret.get_secret_value() if secret else None
         self.app = faust.App(
             APP_ID,
             broker=";".join(f"kafka://{h}" for h in settings.bootstrap_servers.split(",")),
             broker_credentials=faust_credentials(settings),
+            web_application_options={"middlewares": [guard(token)]},
             store="memory://",
             datadir=str(settings.dashboard_data_dir),
             web_host=web_host,
@@ -69,6 +74,7 @@ class Dashboard:
         self.app.page("/api/summary")(self._summary)  # type: ignore[arg-type]
         self.app.page("/")(self._index)  # type: ignore[arg-type]
         self.app.page("/static/dashboard.js")(self._script)  # type: ignore[arg-type]
+        self.app.page("/static/dashboard.css")(self._style)  # type: ignore[arg-type]
 
     def changelog_topics(self) -> dict[str, int]:
         """Faust's own topics; created before start (Tansu assigns only topics that exist)."""
@@ -95,13 +101,14 @@ class Dashboard:
             key = f"{m.stage}:latency_p95_ms"
             self.stage_window[key] = max(self.stage_window[key].current(), m.latency_p95_ms)
         for outcome, count in m.outcomes.items():
+            key = f"{m.stage}:{outcome}"
             if outcome in GAUGE_OUTCOMES:
                 self.latest["review"][outcome] = count
                 if outcome == "sla_breaches":
                     self.stage_window[f"{m.stage}:sla_breaches"] += count
-            else:
-                self.outcome_window[f"{m.stage}:{outcome}"] += count
-                self.outcome_keys.add(f"{m.stage}:{outcome}")
+            elif len(self.outcome_keys) < MAX_OUTCOME_KEYS or key in self.outcome_keys:
+                self.outcome_window[key] += count
+                self.outcome_keys.add(key)
 
     async def _on_status(self, stream: Any) -> None:
         async for raw in stream:
@@ -133,6 +140,9 @@ class Dashboard:
 
     async def _script(self, request: Any) -> Any:
         return self.app.web.text(_asset("dashboard.js"), content_type="application/javascript")
+
+    async def _style(self, request: Any) -> Any:
+        return self.app.web.text(_asset("dashboard.css"), content_type="text/css")
 
     def summary(self, now: float) -> dict[str, Any]:
         """The charts' numbers: per stage and window (oldest first), outcomes, lag, review."""

@@ -8,7 +8,7 @@ function lineChart(svgId, legendId, series) {
   svg.setAttribute('viewBox', `0 0 ${w} ${h}`);
   const names = Object.keys(series);
   const max = Math.max(1, ...names.flatMap((n) => series[n]));
-  svg.innerHTML = '';
+  svg.replaceChildren();
   names.forEach((name, i) => {
     const ys = series[name];
     const step = ys.length > 1 ? (w - 2 * pad) / (ys.length - 1) : 0;
@@ -23,14 +23,28 @@ function lineChart(svgId, legendId, series) {
     svg.appendChild(line);
   });
   if (legendId) {
-    document.getElementById(legendId).innerHTML = names
-      .map((n, i) => `<span style="color:${COLOURS[i % COLOURS.length]}">■ ${n} (${sum(series[n])})</span>`).join('');
+    // names come from topics: text nodes only, never markup
+    const legend = document.getElementById(legendId);
+    legend.replaceChildren(...names.map((n, i) => {
+      const span = document.createElement('span');
+      span.style.color = COLOURS[i % COLOURS.length];
+      span.textContent = `■ ${n} (${sum(series[n])})`;
+      return span;
+    }));
   }
 }
 
 function rows(tableId, data) {
-  document.querySelector(`#${tableId} tbody`).innerHTML = data
-    .map((r) => `<tr>${r.map((c, i) => `<td class="${i ? 'n' : ''}">${c}</td>`).join('')}</tr>`).join('');
+  document.querySelector(`#${tableId} tbody`).replaceChildren(...data.map((r) => {
+    const tr = document.createElement('tr');
+    r.forEach((c, i) => {
+      const td = document.createElement('td');
+      if (i) td.className = 'n';
+      td.textContent = String(c);
+      tr.appendChild(td);
+    });
+    return tr;
+  }));
 }
 
 function render(s) {

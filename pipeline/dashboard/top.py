@@ -15,8 +15,11 @@ from rich.table import Table
 from pipeline.dashboard.prom import BUSINESS
 
 
-def fetch(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{url.rstrip('/')}/api/summary", timeout=5) as response:  # noqa: S310
+def fetch(url: str, token: str | None = None) -> dict[str, Any]:
+    request = urllib.request.Request(f"{url.rstrip('/')}/api/summary")  # noqa: S310
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
         data: dict[str, Any] = json.load(response)
     return data
 
@@ -64,9 +67,9 @@ def screen(summary: dict[str, Any]) -> Group:
     return Group(stages, lag, totals)
 
 
-def run_top(url: str, every: float, once: bool, console: Console) -> int:
+def run_top(url: str, every: float, once: bool, console: Console, token: str | None = None) -> int:
     try:
-        summary = fetch(url)
+        summary = fetch(url, token)
     except (urllib.error.URLError, OSError, ValueError) as exc:
         console.print(f"[red]error:[/] cannot read the dashboard at {url}: {exc}")
         return 2
@@ -77,6 +80,6 @@ def run_top(url: str, every: float, once: bool, console: Console) -> int:
         while True:
             time.sleep(every)
             try:
-                live.update(screen(fetch(url)))
+                live.update(screen(fetch(url, token)))
             except (urllib.error.URLError, OSError, ValueError):
                 continue

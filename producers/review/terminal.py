@@ -1,4 +1,4 @@
-"""`kyb review --reviewer ID`: a reviewer's open tasks, one at a time, in the terminal.
+"""`kyb review`: a reviewer's open tasks, one at a time, in the terminal.
 
 Shows what was typed against what the certificate says (scores, status), the quality and tamper
 findings and both image paths; asks approve / reject / request resubmission, reason codes from
@@ -8,6 +8,7 @@ start, so a restart continues where the reviewer stopped and decided tasks never
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from urllib.parse import unquote, urlparse
@@ -38,6 +39,17 @@ class Quit(Exception):
     """The reviewer asked to stop (or stdin ended)."""
 
 
+_UNPRINTABLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
+
+
+def safe(value: object) -> str:
+    """Customer- or topic-supplied text for the terminal: no escape codes, no bidi overrides,
+    and rich markup shown literally (`[/bold]` or `[link=…]` in a company name is just text)."""
+    return escape(_UNPRINTABLE.sub("\ufffd", str(value)))
+
+
 def due_text(task: ReviewTask, now: datetime) -> str:
     """'due in 2d 3h' or 'OVERDUE by 5h' (the SLA countdown)."""
     seconds = int((task.due_at - now).total_seconds())
@@ -51,15 +63,15 @@ def render(task: ReviewTask, console: Console, now: datetime) -> None:
     app = task.application
     console.print(
         Panel.fit(
-            f"[bold]{task.queue.value} review[/] {task.task_id}  ·  {due_text(task, now)} "
+            f"[bold]{task.queue.value} review[/] {safe(task.task_id)}  ·  {due_text(task, now)} "
             f"({task.due_at:%Y-%m-%d %H:%M} UTC)  ·  priority {task.priority}  ·  "
-            f"{app.registered_country} / {app.site.value}  ·  "
+            f"{safe(app.registered_country)} / {app.site.value}  ·  "
             f"{app.company.entity_type.value.replace('_', ' ')}",
             title=f"recommendation: {task.recommendation.value if task.recommendation else '-'}",
         )
     )
     for reason in task.reasons:
-        console.print(f"  [yellow]•[/] {reason}")
+        console.print(f"  [yellow]•[/] {safe(reason)}")
     fields = Table(title="Typed vs found on the certificate", expand=False)
     for column in ("field", "typed", "found", "score", "status", "notes"):
         fields.add_column(column)
@@ -68,28 +80,28 @@ def render(task: ReviewTask, console: Console, now: datetime) -> None:
             style = _STATUS_STYLE.get(match.status, "red")
             fields.add_row(
                 match.field.value,
-                match.submitted or "-",
-                match.found or "-",
+                safe(match.submitted or "-"),
+                safe(match.found or "-"),
                 f"{match.score:.0f}",
                 f"[{style}]{match.status.value}[/]",
-                "; ".join(match.notes),
+                safe("; ".join(match.notes)),
             )
     else:
         company = app.company
         for name in ("company_name", "registration_number", "state_province", "city"):
-            fields.add_row(name, str(getattr(company, name)), "-", "-", "-", "not OCR-checked")
-        fields.add_row("address", company.address_line1, "-", "-", "-", "")
+            fields.add_row(name, safe(getattr(company, name)), "-", "-", "-", "not OCR-checked")
+        fields.add_row("address", safe(company.address_line1), "-", "-", "-", "")
         fields.add_row(
             "mainland resources", "yes" if app.mainland_resources else "no", "", "", "", ""
         )
     console.print(fields)
     findings = [
         f"{'[red]blocking[/]' if f.blocking else 'advice'} {f.code.value}"
-        f"{f' ({f.side.value})' if f.side else ''}: {f.message}"
+        f"{f' ({f.side.value})' if f.side else ''}: {safe(f.message)}"
         for f in task.quality_findings
     ]
     tamper = [
-        f"[red]{signal.name}[/] ({m.side.value}) {signal.detail}"
+        f"[red]{safe(signal.name)}[/] ({m.side.value}) {safe(signal.detail)}"
         for m in task.measurements
         for signal in m.tamper
         if signal.flagged
@@ -102,12 +114,12 @@ def render(task: ReviewTask, console: Console, now: datetime) -> None:
         console.print(f"  {line}")
     console.print("[bold]Images:[/]")
     for doc in app.documents:
-        console.print(f"  {doc.side.value}: {unquote(urlparse(doc.uri).path)}")
+        console.print(f"  {doc.side.value}: {safe(unquote(urlparse(doc.uri).path))}")
     moves = [h for h in task.history if h.action in ("unassigned", "assigned") and h.reason]
     if len(moves) > 1:
         console.print(
             "[bold]History:[/] "
-            + "; ".join(f"{h.action} {h.reviewer_id} ({h.reason})" for h in moves)
+            + "; ".join(f"{h.action} {safe(h.reviewer_id)} ({safe(h.reason)})" for h in moves)
         )
 
 
@@ -170,7 +182,7 @@ def review_loop(
             tasks = [t for t in feed.inbox.open_tasks(reviewer_id) if t.task_id not in skipped]
             if not tasks:
                 if exit_when_idle:
-                    console.print(f"No open tasks for {reviewer_id}.")
+                    console.print(f"No open tasks for {safe(reviewer_id)}.")
                     return decided
                 if not waiting_said:
                     console.print("Waiting for tasks… (Ctrl-C to stop)")
@@ -189,7 +201,7 @@ def review_loop(
             decisions.decide(task, decision, reasons, note, reviewer_id=reviewer_id)
             feed.inbox.mark_decided(task.task_id, reviewer_id)
             decided += 1
-            console.print(f"[green]{decision.value}[/] sent for {task.task_id}")
+            console.print(f"[green]{decision.value}[/] sent for {safe(task.task_id)}")
             feed.poll(timeout_ms=0)
     except (Quit, EOFError, KeyboardInterrupt):
         console.print(f"Stopped; {decided} decision(s) sent.")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from tests.e2e.test_console_browser import CHROMIUM
 from tests.helpers import free_port, kyb_command, serve_kyb, wait_for
 
 pytestmark = pytest.mark.e2e
+TOKEN = "dash-secret-token"
 
 
 @pytest.fixture
@@ -35,6 +37,7 @@ def dashboard(kafka_broker: str, tmp_path: Path) -> Iterator[tuple[str, dict[str
         "KYB_SESSION_TIMEOUT_MS": "6000",
         "KYB_HEARTBEAT_INTERVAL_MS": "1000",
         "KYB_LOG_LEVEL": "WARNING",
+        "KYB_DASHBOARD_TOKEN": TOKEN,
     }
     created = subprocess.run(kyb_command("topics", "create"), env=env, capture_output=True)
     assert created.returncode == 0, created.stderr.decode()
@@ -114,10 +117,37 @@ def publish_a_run(settings: Settings) -> None:
     publisher.close()
 
 
+def get(url: str, token: str | None = TOKEN) -> Any:
+    request = urllib.request.Request(url)  # noqa: S310
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    return urllib.request.urlopen(request, timeout=5)  # noqa: S310
+
+
 def summary(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{url}/api/summary", timeout=5) as response:  # noqa: S310
+    with get(f"{url}/api/summary") as response:
         data: dict[str, Any] = json.load(response)
     return data
+
+
+def publish_hostile_metrics(kafka_broker: str) -> None:
+    """Markup as an outcome name, written raw (a producer that skips our schemas)."""
+    from kafka import KafkaProducer
+
+    metric = json.loads(
+        StageMetric(
+            **envelope("quality"),
+            stage="quality",
+            worker_id="w9",
+            window_start=datetime.now(UTC),
+            window_end=datetime.now(UTC),
+        ).model_dump_json()
+    )
+    metric["outcomes"] = {"<img src=x onerror=\"document.title='pwned'\">": 1}
+    producer = KafkaProducer(bootstrap_servers=kafka_broker)
+    producer.send("kyb.metrics", json.dumps(metric).encode())
+    producer.flush()
+    producer.close()
 
 
 def test_the_dashboard_shows_what_a_run_produced(
@@ -126,6 +156,7 @@ def test_the_dashboard_shows_what_a_run_produced(
     from playwright.sync_api import expect, sync_playwright
 
     url, env = dashboard
+    publish_hostile_metrics(kafka_broker)
     publish_a_run(Settings(bootstrap_servers=kafka_broker))
 
     def counted() -> bool:
@@ -148,7 +179,29 @@ def test_the_dashboard_shows_what_a_run_produced(
         "sla_breaches_total": 2,
     }
 
-    with urllib.request.urlopen(f"{url}/metrics", timeout=5) as response:  # noqa: S310
+    assert "<img" not in json.dumps(s)  # the hostile label never reached the tables
+    for path in ("/", "/api/summary", "/metrics", "/static/dashboard.js"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            get(url + path, token=None)
+        assert refused.value.code == 401
+        assert "Basic" in refused.value.headers["WWW-Authenticate"]
+        with pytest.raises(urllib.error.HTTPError) as wrong:
+            get(url + path, token="dash-secret-tokem")
+        assert wrong.value.code == 401
+    with get(url + "/") as page:
+        csp = page.headers["Content-Security-Policy"]
+        assert "default-src 'none'" in csp
+        assert "script-src 'self'" in csp
+        assert "unsafe-inline" not in csp
+        assert page.headers["X-Content-Type-Options"] == "nosniff"
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        get(url + "/no-such-page")
+    assert missing.value.code == 404
+    assert (
+        missing.value.headers["Content-Security-Policy"] == page.headers["Content-Security-Policy"]
+    )
+
+    with get(f"{url}/metrics") as response:
         prometheus = response.read().decode()
     for line in (
         'kyb_stage_events_in_total{stage="quality"} 7.0',
@@ -179,7 +232,7 @@ def test_the_dashboard_shows_what_a_run_produced(
             executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
         )
         try:
-            page = browser.new_page()
+            page = browser.new_page(http_credentials={"username": "ops", "password": TOKEN})
             page.goto(url + "/")
             expect(page.locator("#review-backlog")).to_have_text("5")
             expect(page.locator("#review-breaches")).to_have_text("2")
@@ -189,6 +242,8 @@ def test_the_dashboard_shows_what_a_run_produced(
             expect(quality).to_have_attribute("data-total", "7")
             expect(page.locator("#stage-quality td").nth(5)).to_have_text("2")
             expect(page.locator("#lag tbody")).to_contain_text("kyb.quality.checked")
+            expect(page.locator("#outcomes tbody")).to_contain_text("finding:blurry")
+            assert page.title() == "KYB pipeline · operations"  # no injected script ran
             page.screenshot(path=str(Path(env["KYB_DASHBOARD_DATA_DIR"]).parent / "dash.png"))
         finally:
             browser.close()

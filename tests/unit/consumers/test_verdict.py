@@ -224,6 +224,33 @@ def test_an_enterprise_account_never_returns_to_individual(ctx_for) -> None:  # 
     assert (final.identity, final.account_type) == ("rejected", "enterprise")
 
 
+def test_declaring_enterprise_does_not_make_an_account_enterprise(ctx_for) -> None:  # type: ignore[no-untyped-def]
+    ctx = ctx_for("verdict")
+    claimed = submission(application=application(account_type="enterprise"))
+    outputs = verdict.handle(claimed, ctx)
+    account = verdict.load_account(ctx.state, claimed.account_id)
+    assert account is not None
+    assert account.account_type == "individual"  # was "enterprise", with no audit entry
+    assert not [e for e in outputs if isinstance(e, StatusChanged) and e.track == "account_type"]
+    verdict.handle(
+        decision(ctx, claimed, Decision.REJECT, reasons=(ReasonCode.DOCUMENT_EXPIRED,)), ctx
+    )
+    rejected = verdict.load_account(ctx.state, claimed.account_id)
+    assert rejected is not None
+    assert rejected.account_type == "individual"
+    again = submission(
+        occurred_at=datetime(2026, 11, 21, tzinfo=UTC),
+        application=application(account_type="enterprise"),
+    )
+    verdict.handle(again, ctx)
+    approved = verdict.handle(decision(ctx, again, Decision.APPROVE), ctx)
+    assert [
+        (e.from_status, e.to_status)
+        for e in approved
+        if isinstance(e, StatusChanged) and e.track == "account_type"
+    ] == [("individual", "enterprise")]
+
+
 def test_a_newer_submission_supersedes_an_older_one_arriving_late_changes_nothing(
     ctx_for,
 ) -> None:  # type: ignore[no-untyped-def]

@@ -81,3 +81,35 @@ def test_asking_a_decision_retries_bad_answers() -> None:
     )
     assert "answer a, r, s, k or q" in console.export_text()
     assert ask_decision(lambda _q: "k", console) is None
+
+
+def test_customer_text_cannot_inject_markup_links_or_escape_codes() -> None:
+    import io
+
+    hostile = "ACME [/bold] [link=https://evil.example]Sign in again[/link]"
+    escapes = "x\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\\x1b[2J\u202eevil"
+    task = review_task(
+        submission(),
+        fields=(
+            FieldMatch(
+                field=FieldName.COMPANY_NAME,
+                submitted=hostile,
+                found=escapes,
+                score=10,
+                status=MatchStatus.MISMATCH,
+                notes=("[red]not red[/red]",),
+            ),
+        ),
+        reasons=("[blink]urgent[/blink]",),
+    )
+    raw = io.StringIO()
+    console = Console(file=raw, force_terminal=True, width=240, record=True)
+    render(task, console, NOW)  # "[/bold]" made rich raise MarkupError before
+    shown = console.export_text()
+    assert "ACME [/bold] [link=https://evil.example]Sign in again[/link]" in shown
+    assert "[red]not red[/red]" in shown
+    assert "[blink]urgent[/blink]" in shown
+    output = raw.getvalue()
+    assert "\x1b]8;;" not in output  # no hyperlink (OSC 8) reached the terminal
+    assert "\x1b[2J" not in output  # nor a clear-screen
+    assert "\u202e" not in output  # nor a right-to-left override
