@@ -20,6 +20,11 @@ class QualityThresholds(BaseModel):
     """
 
     max_pixels: int = Field(default=50_000_000, description="header check, before decoding")
+    max_decoded_mb: float = Field(
+        default=250,
+        gt=0,
+        description="header check: decoder buffer (bit depth x samples) plus the 8-bit copy",
+    )
     decode_long_side: int = Field(default=800, description="decode JPEGs down to about this")
     decode_timeout_s: float = Field(
         default=20.0, gt=0, description="hard limit for checking one side (child process)"

@@ -57,7 +57,7 @@ def prepare(
 ) -> Prepared:
     limits = settings.quality
     try:
-        header = decoding.read_header(data, limits.max_pixels, limits.max_jpeg_scans)
+        header = decoding.read_header(data, limits)
     except decoding.ImageRejected as exc:
         raise PermanentError(f"image passed quality but cannot be read: {exc.detail}") from None
     quad = _quad(measured, header.width, header.height)

@@ -87,22 +87,40 @@ def _bounded_check(data: bytes, side: Side, limits: QualityThresholds, ctx: Cont
         return ctx.bounded(limits.decode_timeout_s, check_image, data, side, limits)
     except (SandboxTimeout, SandboxCrashed) as exc:
         log.warning("quality: %s side could not be decoded within limits (%s)", side.value, exc)
-        values = {"size_bytes": float(len(data))}
-        measured = SideMeasurements(side=side, media_type=filetypes.sniff(data), values=values)
-        return SideReport(measured, (findings.finding(QualityCode.CORRUPT_FILE, side),))
+        return _rejected(data, side, QualityCode.CORRUPT_FILE)
 
 
 def check_image(data: bytes, side: Side, limits: QualityThresholds) -> SideReport:
-    """Every check of one side's image; never raises for bad image data."""
+    """Every check of one side's image; never raises for bad image data.
+
+    Decoders fail on hostile files in ways nobody lists (PIL raised `TypeError` on a TIFF whose
+    second page points past the end), so anything a check raises is that file being unreadable:
+    a `corrupt_file` finding the customer is told about, not a dead letter they never hear of.
+    """
     try:
-        header = decoding.read_header(data, limits.max_pixels, limits.max_jpeg_scans)
-        decoded = decoding.decode(data, header, limits.decode_long_side)
+        return _check_image(data, side, limits)
     except decoding.ImageRejected as rejected:
-        finding = findings.finding(rejected.code, side, rejected.value, rejected.threshold)
-        values = {"size_bytes": float(len(data))}
-        return SideReport(
-            SideMeasurements(side=side, media_type=filetypes.sniff(data), values=values), (finding,)
-        )
+        return _rejected(data, side, rejected.code, rejected.value, rejected.threshold)
+    except Exception as exc:  # see the docstring
+        log.warning("quality: %s side is unreadable (%s)", side.value, type(exc).__name__)
+        return _rejected(data, side, QualityCode.CORRUPT_FILE)
+
+
+def _rejected(
+    data: bytes,
+    side: Side,
+    code: QualityCode,
+    value: float | None = None,
+    threshold: float | None = None,
+) -> SideReport:
+    values = {"size_bytes": float(len(data))}
+    measured = SideMeasurements(side=side, media_type=filetypes.sniff(data), values=values)
+    return SideReport(measured, (findings.finding(code, side, value, threshold),))
+
+
+def _check_image(data: bytes, side: Side, limits: QualityThresholds) -> SideReport:
+    header = decoding.read_header(data, limits)
+    decoded = decoding.decode(data, header, limits.decode_long_side)
     measured = analysis.analyse(decoded.pixels, decoded.scale)
     if _needs_detail(measured.values, decoded, header, limits):
         # Thin print looks grey in a reduced copy: confirm faint text on a larger one

@@ -18,6 +18,7 @@ from PIL import Image, UnidentifiedImageError
 
 from consumers.quality import pdf
 from pipeline.filetypes import ACCEPTED, sniff
+from pipeline.settings import QualityThresholds
 from schemas.enums import QualityCode
 
 # We enforce our own pixel limit from the header, before any decoding.
@@ -84,7 +85,34 @@ def jpeg_scans(data: bytes) -> int:
     return 0
 
 
-def read_header(data: bytes, max_pixels: int, max_jpeg_scans: int = 32) -> Header:
+_DEFAULT_LIMITS = QualityThresholds()
+
+
+def decoded_bytes(image: Image.Image, data: bytes, media_type: str) -> int:
+    """Peak bytes of decoding: the decoder's own buffer (the file's samples at their bit depth)
+    plus OpenCV's 8-bit BGR copy; JPEG decodes straight into that copy."""
+    width, height = image.size
+    if media_type == "image/jpeg":
+        return width * height * max(3, len(image.getbands()))
+    samples, depth = len(image.getbands()), 1
+    if media_type == "image/png" and len(data) > 25:
+        bit_depth, colour_type = data[24], data[25]
+        samples = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}.get(colour_type, 4)
+        depth = 2 if bit_depth == 16 else 1
+    elif media_type == "image/tiff":
+        tags = getattr(image, "tag_v2", {})
+        samples = int(tags.get(277, samples))
+        bits = tags.get(258, (8,))
+        depth = max(1, -(-max(bits if isinstance(bits, tuple) else (bits,)) // 8))
+    elif media_type == "image/webp":
+        samples = 4  # libwebp decodes to RGBA
+    return width * height * (samples * depth + 3)
+
+
+def read_header(data: bytes, limits: QualityThresholds = _DEFAULT_LIMITS) -> Header:
+    """Everything knowable before decoding; refuses what must never be decoded."""
+    max_pixels, max_jpeg_scans = limits.max_pixels, limits.max_jpeg_scans
+    max_decoded_mb = limits.max_decoded_mb
     if not data:
         raise ImageRejected(QualityCode.CORRUPT_FILE, "the file is empty")
     media_type = sniff(data)
@@ -103,6 +131,14 @@ def read_header(data: bytes, max_pixels: int, max_jpeg_scans: int = 32) -> Heade
                     "too many pixels",
                     value=round(width * height / 1e6, 1),
                     threshold=round(max_pixels / 1e6, 1),
+                )
+            needed = decoded_bytes(image, data, media_type)
+            if needed > max_decoded_mb * 1e6:
+                raise ImageRejected(
+                    QualityCode.TOO_MANY_PIXELS,
+                    "decoding would need too much memory",
+                    value=round(needed / 1e6),
+                    threshold=max_decoded_mb,
                 )
             if getattr(image, "n_frames", 1) > 1 and media_type != "image/tiff":
                 raise ImageRejected(QualityCode.UNSUPPORTED_FORMAT, "animated image")

@@ -31,7 +31,6 @@ from consumers.assign.roster import hash_token
 from consumers.quality import decoding
 from pipeline import filetypes
 from pipeline.documents import DocumentError, DocumentStore
-from pipeline.settings import QualityThresholds
 from producers.decisions import DecisionPublisher
 from producers.review.inbox import Inbox
 from producers.review.terminal import REASONS, due_text
@@ -69,7 +68,7 @@ def displayable(content: bytes) -> tuple[bytes, str] | None:
     if media_type not in filetypes.ACCEPTED:
         return None
     try:
-        header = decoding.read_header(content, QualityThresholds().max_pixels)
+        header = decoding.read_header(content)
         pixels = decoding.decode(content, header, DISPLAY_LONG_SIDE).pixels
     except decoding.ImageRejected:
         return None
@@ -302,7 +301,7 @@ def _image_size(task: ReviewTask, side: Side, documents: DocumentStore) -> tuple
     if ref is None:
         return 1000, 700
     try:
-        header = decoding.read_header(documents.read(ref), QualityThresholds().max_pixels)
+        header = decoding.read_header(documents.read(ref))
     except (DocumentError, decoding.ImageRejected):
         return 1000, 700
     return header.width, header.height

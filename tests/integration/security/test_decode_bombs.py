@@ -59,7 +59,7 @@ def test_a_scan_bomb_is_refused_from_its_markers_before_any_decoding() -> None:
     assert decoding.jpeg_scans(bomb) > 3000
     started = time.perf_counter()
     with pytest.raises(decoding.ImageRejected) as rejected:
-        decoding.read_header(bomb, 50_000_000, QualityThresholds().max_jpeg_scans)
+        decoding.read_header(bomb)
     assert time.perf_counter() - started < 1.0
     assert rejected.value.code is QualityCode.CORRUPT_FILE
     assert rejected.value.value is not None
@@ -100,3 +100,82 @@ def test_a_decode_past_its_limit_becomes_a_finding_and_the_next_submission_is_se
         assert served.passed, [f.code for f in served.findings]
     finally:
         sandbox.close()
+
+
+def deep_png(width: int, height: int) -> bytes:
+    """16-bit RGBA, all zeros: 8 bytes a pixel once decoded, a few hundred KB on disk."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + body))
+        return struct.pack(">I", len(body)) + kind + body + crc
+
+    packer, row = zlib.compressobj(9), b"\x00" * (width * 8 + 1)
+    body = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 16, 6, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize("kind", ["png-16bit-rgba", "webp-lossless"])
+def test_small_files_that_decode_to_hundreds_of_megabytes_are_refused_from_the_header(
+    kind: str,
+) -> None:
+    import cv2
+    import numpy as np
+
+    if kind == "png-16bit-rgba":
+        bomb = deep_png(7000, 7000)
+    else:
+        ok, encoded = cv2.imencode(
+            ".webp", np.zeros((7000, 7000, 3), np.uint8), [cv2.IMWRITE_WEBP_QUALITY, 101]
+        )
+        assert ok
+        bomb = encoded.tobytes()
+    assert QualityThresholds().max_pixels > 7000 * 7000  # the pixel limit alone lets it in
+    assert len(bomb) < 400_000
+    # decoding the PNG grew a fresh process by 214-282 MB here (ru_maxrss); the WebP's pixels
+    # are all zero, so its pages stay untouched and RSS cannot show its 343 MB of buffers
+    started = time.perf_counter()
+    with pytest.raises(decoding.ImageRejected) as rejected:
+        decoding.read_header(bomb)
+    assert time.perf_counter() - started < 1.0
+    assert rejected.value.code is QualityCode.TOO_MANY_PIXELS
+    assert rejected.value.value is not None
+    assert rejected.value.value > QualityThresholds().max_decoded_mb
+
+
+def tiff_whose_second_page_points_past_the_end() -> bytes:
+    import struct
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    pages = [Image.fromarray(rng.integers(0, 255, (900, 1200, 3), dtype=np.uint8)) for _ in "ab"]
+    out = io.BytesIO()
+    pages[0].save(out, "TIFF", save_all=True, append_images=pages[1:])
+    data = bytearray(out.getvalue())
+    first = struct.unpack("<I", data[4:8])[0]
+    entries = struct.unpack("<H", data[first : first + 2])[0]
+    link = first + 2 + 12 * entries  # where the first page says the second one starts
+    data[link : link + 4] = struct.pack("<I", len(data) + 1000)
+    return bytes(data)
+
+
+def test_a_malformed_multi_page_tiff_is_a_finding_not_a_dead_letter(tmp_path: Path) -> None:
+    """PIL raised TypeError counting its pages: the submission was dead-lettered and the
+    customer stayed `submitted` without an email. Now it is `corrupt_file`, mailed as such."""
+    ctx = Context(
+        "quality",
+        Settings(document_roots=[tmp_path]),
+        memory_state_store(),
+        DocumentStore([tmp_path], 50_000_000),
+    )
+    submitted = pair(
+        tmp_path, tiff_whose_second_page_points_past_the_end(), clean_side(7, "back"), "t"
+    )
+    [checked] = quality.handle(submitted, ctx)
+    assert not checked.passed
+    assert [(f.code, f.side) for f in checked.findings] == [(QualityCode.CORRUPT_FILE, Side.FRONT)]
