@@ -218,6 +218,7 @@ def console_command(
     from pipeline.wiring import build_documents
     from producers.decisions import DecisionPublisher
     from producers.review.console import ConsoleState, create_app
+    from producers.review.signin import SignInLimiter
 
     settings = get_settings()
     logs.configure(settings.log_level)
@@ -232,6 +233,14 @@ def console_command(
         decisions=DecisionPublisher(publisher),
         reviewer_for_token_hash=ledger.reviewer_by_token_hash,
         secure_cookies=settings.console_secure_cookies,
+        limiter=SignInLimiter(
+            settings.console_signin_per_address,
+            settings.console_signin_overall,
+            settings.redis_url if settings.state_backend == "redis" else "memory://",
+            settings.key_prefix,
+        ),
+        session_idle_s=settings.console_session_idle_s,
+        session_lifetime_s=settings.console_session_lifetime_s,
     )
     try:
         uvicorn.run(create_app(state), host=host, port=port, access_log=False, log_level="warning")

@@ -16,7 +16,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from consumers.assign.ledger import ledger_for
-from consumers.assign.roster import Reviewer, Roster
+from consumers.assign.roster import Reviewer, Roster, new_token
 from consumers.verdict import load_account
 from pipeline.documents import DocumentStore
 from pipeline.local_runtime import LocalRuntime
@@ -71,7 +71,7 @@ def demo_roster() -> Roster:
                 id="reviewer-1",
                 name="Demo Reviewer",
                 email="reviewer-1@kyb.example",
-                token=secrets.token_urlsafe(24),
+                token_sha256=new_token()[1],
                 queues=frozenset(ReviewQueue),
                 max_open=100,
             ),

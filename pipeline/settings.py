@@ -168,7 +168,17 @@ class Settings(BaseSettings):
         "verify; decisions are refused without it",
     )
     console_secure_cookies: bool = Field(
-        default=False, description="set behind HTTPS: the console's session cookie is Secure"
+        default=True,
+        description="the session cookie is Secure (HTTPS only; browsers also keep it on "
+        "http://localhost); set false only for plain-HTTP development on another host",
+    )
+    console_session_idle_s: float = Field(default=30 * 60, gt=0, description="sign out after")
+    console_session_lifetime_s: float = Field(default=12 * 3600, gt=0, description="at most")
+    console_signin_per_address: str = Field(
+        default="10/minute", description="failed sign-ins per client address (`limits` syntax)"
+    )
+    console_signin_overall: str = Field(
+        default="100/minute", description="failed sign-ins from all addresses together"
     )
     tick_interval_s: float = Field(
         default=5.0, gt=0, description="periodic work: backlog, idle reassignment, SLA breaches"

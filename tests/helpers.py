@@ -17,7 +17,7 @@ from kafka import KafkaConsumer
 
 from consumers.assign import TaskSpec, task_id
 from consumers.assign.ledger import ledger_for
-from consumers.assign.roster import Roster
+from consumers.assign.roster import Roster, hash_token
 from pipeline.documents import sha256_file
 from pipeline.kafka_runtime import consumer_config
 from pipeline.settings import Settings
@@ -127,21 +127,21 @@ def submission(account_id: str = "acct-1", **overrides: object) -> SubmissionRec
 
 def roster(**people: dict[str, object]) -> Roster:
     """A roster; each keyword is a reviewer id with its fields (defaults: both queues, any
-    country, 20 open tasks, token "t-<id>")."""
+    country, 20 open tasks, token "t-<id>"); a `token` field is stored as its sha256."""
+
+    def reviewer(name: str, fields: dict[str, object]) -> dict[str, object]:
+        fields = dict(fields)
+        token = str(fields.pop("token", f"t-{name}"))
+        return {
+            "id": name,
+            "name": name.title(),
+            "email": f"{name}@kyb.example",
+            "token_sha256": hash_token(token),
+            "queues": ["identity", "compliance"],
+        } | fields
+
     return Roster.model_validate(
-        {
-            "reviewers": [
-                {
-                    "id": name,
-                    "name": name.title(),
-                    "email": f"{name}@kyb.example",
-                    "token": f"t-{name}",
-                    "queues": ["identity", "compliance"],
-                }
-                | fields
-                for name, fields in people.items()
-            ]
-        }
+        {"reviewers": [reviewer(name, fields) for name, fields in people.items()]}
     )
 
 

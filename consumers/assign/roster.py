@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.base import Identifier
 from schemas.enums import ReviewQueue
@@ -17,15 +17,14 @@ ANY_COUNTRY = "*"
 
 
 class Reviewer(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: Identifier
     name: Annotated[str, Field(min_length=1, max_length=200)]
     email: Annotated[str, Field(min_length=3, max_length=254)]
-    # the console sign-in: the token itself, or better only its sha256 (`kyb reviewers token`),
-    # so the roster file holds no secret; Redis only ever stores the sha256
-    token: SecretStr | None = None
-    token_hash: Annotated[str | None, Field(alias="token_sha256", pattern="^[0-9a-f]{64}$")] = None
+    # the sign-in token's sha256 only (`kyb reviewers token` mints a token and prints both): a
+    # plaintext token in the roster would be a secret in a file, and short ones ("1") guessable
+    token_sha256: Annotated[str, Field(pattern="^[0-9a-f]{64}$")]
     queues: frozenset[ReviewQueue]
     countries: frozenset[str] = frozenset({ANY_COUNTRY})
     max_open: Annotated[int, Field(ge=0, le=10_000)] = 20
@@ -36,18 +35,15 @@ class Reviewer(BaseModel):
     def _upper(cls, value: frozenset[str]) -> frozenset[str]:
         return frozenset(code.upper() if code != ANY_COUNTRY else code for code in value)
 
-    @model_validator(mode="after")
-    def _one_token(self) -> Reviewer:
-        if (self.token is None) == (self.token_hash is None):
-            raise ValueError("give exactly one of token or token_sha256")
-        return self
-
-    @property
-    def token_sha256(self) -> str:
-        if self.token_hash is not None:
-            return self.token_hash
-        assert self.token is not None  # checked by _one_token
-        return hash_token(self.token.get_secret_value())
+    @model_validator(mode="before")
+    @classmethod
+    def _no_plaintext_token(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "token" in data:
+            raise ValueError(
+                "a plaintext `token` is not accepted: put its `token_sha256` in the roster "
+                "(`kyb reviewers token` mints a token and prints both)"
+            )
+        return data
 
     def may_review(self, queue: ReviewQueue, country: str) -> bool:
         countries = self.countries

@@ -22,10 +22,13 @@ from typing import Any
 import cv2
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from consumers.assign.roster import hash_token
 from consumers.quality import decoding
@@ -33,6 +36,7 @@ from pipeline import filetypes
 from pipeline.documents import DocumentError, DocumentStore
 from producers.decisions import DecisionPublisher
 from producers.review.inbox import Inbox
+from producers.review.signin import Session, SignInLimiter
 from producers.review.terminal import REASONS, due_text
 from schemas.enums import Decision, MatchStatus, ReasonCode, Side
 from schemas.events import ReviewTask
@@ -77,12 +81,6 @@ def displayable(content: bytes) -> tuple[bytes, str] | None:
 
 
 @dataclass
-class Session:
-    reviewer_id: str
-    csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-
-
-@dataclass
 class ConsoleState:
     """What the web app works with; built by the CLI, or by a test."""
 
@@ -90,8 +88,12 @@ class ConsoleState:
     documents: DocumentStore
     decisions: DecisionPublisher
     reviewer_for_token_hash: Callable[[str], str | None]
-    secure_cookies: bool = False
+    secure_cookies: bool = True
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    limiter: SignInLimiter = field(default_factory=SignInLimiter)
+    session_idle_s: float = 30 * 60
+    session_lifetime_s: float = 12 * 3600
+    recheck_s: float = 10.0  # how stale the roster check of a session may be
     sessions: dict[str, Session] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -102,14 +104,59 @@ _templates = Environment(
 )
 
 
+class SecurityHeaders:
+    """Adds `SECURITY_HEADERS` to every response that did not set its own: redirects, error
+    pages, static files (pure ASGI, so streaming responses pass through untouched)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def create_app(state: ConsoleState) -> Starlette:
     def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
         html = _templates.get_template(name).render(**context)
         return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
     def session_of(request: Request) -> Session | None:
+        """The live session behind the cookie; an expired or revoked one is dropped here."""
+        session_id, now = request.cookies.get(COOKIE, ""), state.clock()
         with state.lock:
-            return state.sessions.get(request.cookies.get(COOKIE, ""))
+            session = state.sessions.get(session_id)
+        if session is None:
+            return None
+        idle = (now - session.last_seen).total_seconds() > state.session_idle_s
+        old = (now - session.started).total_seconds() > state.session_lifetime_s
+        revoked = False
+        if not (idle or old) and (now - session.checked).total_seconds() >= state.recheck_s:
+            revoked = state.reviewer_for_token_hash(session.token_sha256) != session.reviewer_id
+            session.checked = now
+        if idle or old or revoked:
+            with state.lock:
+                state.sessions.pop(session_id, None)
+            return None
+        session.last_seen = now
+        return session
+
+    def sweep(now: datetime) -> None:
+        with state.lock:
+            for session_id, session in list(state.sessions.items()):
+                if (now - session.last_seen).total_seconds() > state.session_idle_s:
+                    del state.sessions[session_id]
 
     def to_login() -> Response:
         return RedirectResponse("/", status_code=303, headers=SECURITY_HEADERS)
@@ -120,16 +167,28 @@ def create_app(state: ConsoleState) -> Starlette:
         return page("login.html.j2")
 
     async def login(request: Request) -> Response:
+        address = request.client.host if request.client else "unknown"
+        if not state.limiter.allowed(address):
+            log.warning("console: sign-in attempts throttled")
+            wait = state.limiter.retry_after_s(address)
+            throttled = page(
+                "login.html.j2", 429, error=f"Too many failed sign-ins. Try again in {wait} s."
+            )
+            throttled.headers["Retry-After"] = str(wait)
+            return throttled
         form = await request.form()
         token = str(form.get("token", ""))
         digest = hash_token(token)
         reviewer_id = state.reviewer_for_token_hash(digest) if token else None
         if reviewer_id is None:
+            state.limiter.failed(address)
             log.warning("console: a sign-in with an unknown token was refused")
             return page("login.html.j2", 401, error="Unknown or inactive reviewer token.")
+        now = state.clock()
+        sweep(now)
         session_id = secrets.token_urlsafe(32)
         with state.lock:
-            state.sessions[session_id] = Session(reviewer_id)
+            state.sessions[session_id] = Session(reviewer_id, digest, now, now, now)
         response = RedirectResponse("/tasks", status_code=303)
         response.set_cookie(
             COOKIE,
@@ -137,16 +196,14 @@ def create_app(state: ConsoleState) -> Starlette:
             httponly=True,
             samesite="strict",
             secure=state.secure_cookies,
-            max_age=12 * 3600,
+            max_age=int(state.session_lifetime_s),
         )
         return response
 
     async def logout(request: Request) -> Response:
-        session = session_of(request)
-        form = await request.form()
-        if session and secrets.compare_digest(str(form.get("csrf", "")), session.csrf):
-            with state.lock:
-                state.sessions.pop(request.cookies.get(COOKIE, ""), None)
+        # signing out always ends the session on the server, whatever the form carries
+        with state.lock:
+            state.sessions.pop(request.cookies.get(COOKIE, ""), None)
         response = to_login()
         response.delete_cookie(COOKIE)
         return response
@@ -240,6 +297,7 @@ def create_app(state: ConsoleState) -> Starlette:
 
     static = Path(__file__).with_name("static")
     return Starlette(
+        middleware=[Middleware(SecurityHeaders)],
         routes=[
             Route("/", index),
             Route("/login", login, methods=["POST"]),
@@ -250,7 +308,7 @@ def create_app(state: ConsoleState) -> Starlette:
             Route("/tasks/{task_id}/decision", decide, methods=["POST"]),
             Route("/healthz", health),
             Mount("/static", StaticFiles(directory=static), name="static"),
-        ]
+        ],
     )
 
 

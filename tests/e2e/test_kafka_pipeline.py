@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer
 
+from consumers.assign.roster import hash_token
 from pipeline.kafka_runtime import consumer_config
 from pipeline.publishing import KafkaPublisher
 from pipeline.settings import Settings
@@ -66,7 +67,8 @@ def workers(
     assert b"created 11 topic(s)" in created.stdout
     roster = tmp_path / "roster.yaml"
     roster.write_text(
-        "reviewers:\n  - {id: rev-e2e, name: E2E Reviewer, email: rev@kyb.example, token: t-e2e,"
+        "reviewers:\n  - {id: rev-e2e, name: E2E Reviewer, email: rev@kyb.example,"
+        f" token_sha256: {hash_token('t-e2e')},"
         " queues: [identity, compliance]}\n"
     )
     loaded = subprocess.run(

@@ -243,26 +243,41 @@ def test_roster_file_is_validated(tmp_path: Path) -> None:
     path = tmp_path / "roster.yaml"
     path.write_text(
         "reviewers:\n"
-        "  - {id: ana, name: Ana, email: ana@kyb.example, token: s3cret, queues: [identity],"
-        " countries: [sg]}\n"
+        f"  - {{id: ana, name: Ana, email: ana@kyb.example, token_sha256: {'a' * 64},"
+        " queues: [identity], countries: [sg]}\n"
     )
     loaded = load_roster(path)
     assert loaded.reviewers[0].countries == frozenset({"SG"})
-    assert "s3cret" not in repr(loaded)  # the token is a secret
     path.write_text(
-        "reviewers:\n  - {id: ana, name: Ana, email: a@b.c, token: t, queues: [nope]}\n"
+        f"reviewers:\n  - {{id: ana, name: Ana, email: a@b.c, token_sha256: {'a' * 64},"
+        " queues: [nope]}\n"
     )
     with pytest.raises(ValueError, match="queues"):
         load_roster(path)
     path.write_text("reviewers:\n  - {id: ana, name: Ana, email: a@b.c, queues: [identity]}\n")
-    with pytest.raises(ValueError, match="exactly one of token or token_sha256"):
+    with pytest.raises(ValueError, match="token_sha256"):
+        load_roster(path)
+
+
+def test_a_plaintext_or_malformed_token_is_refused_in_the_roster(tmp_path: Path) -> None:
+    path = tmp_path / "roster.yaml"
+    path.write_text(
+        "reviewers:\n  - {id: ana, name: Ana, email: a@b.c, token: '1', queues: [identity]}\n"
+    )
+    with pytest.raises(ValueError, match="plaintext `token` is not accepted"):
+        load_roster(path)
+    path.write_text(
+        "reviewers:\n  - {id: ana, name: Ana, email: a@b.c, token_sha256: '1',"
+        " queues: [identity]}\n"
+    )
+    with pytest.raises(ValueError, match="token_sha256"):
         load_roster(path)
 
 
 def test_the_example_roster_holds_only_token_hashes() -> None:
     example = load_roster(Path(__file__).parents[4] / "deploy" / "roster.example.yaml")
     assert {r.id for r in example.reviewers} == {"rev-sg-1", "rev-any-1", "rev-compliance-1"}
-    assert all(r.token is None and len(r.token_sha256) == 64 for r in example.reviewers)
+    assert all(len(r.token_sha256) == 64 for r in example.reviewers)
     token, digest = new_token()
     assert hash_token(token) == digest
 
@@ -280,7 +295,7 @@ def test_kyb_reviewers_load(
     get_settings.cache_clear()
     path = tmp_path / "roster.yaml"
     path.write_text(
-        "reviewers:\n  - {id: ana, name: Ana, email: ana@kyb.example, token: t,"
+        f"reviewers:\n  - {{id: ana, name: Ana, email: ana@kyb.example, token_sha256: {'b' * 64},"
         " queues: [identity, compliance], max_open: 4}\n"
     )
     try:
@@ -291,7 +306,7 @@ def test_kyb_reviewers_load(
         stored = client.hgetall(f"{redis_prefix}assign:reviewer:ana")
         assert stored["queues"] == "compliance,identity"
         assert stored["max_open"] == "4"
-        assert stored["token_sha256"] != "t"
+        assert stored["token_sha256"] == "b" * 64
         bad = CliRunner().invoke(app, ["reviewers", "load", str(tmp_path / "missing.yaml")])
         assert bad.exit_code == 2
     finally:

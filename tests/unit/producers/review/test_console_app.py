@@ -60,7 +60,12 @@ def world(tmp_path: Path) -> tuple[TestClient, Inbox, RecordingPublisher, list[R
         reviewer_for_token_hash=BY_HASH.get,
         clock=lambda: datetime(2026, 11, 24, 9, 0, tzinfo=UTC),
     )
-    return TestClient(create_app(state)), inbox, recorded, [mine, mine_later, theirs]
+    return (
+        TestClient(create_app(state), base_url="https://testserver"),
+        inbox,
+        recorded,
+        [mine, mine_later, theirs],
+    )
 
 
 def sign_in(client: TestClient, reviewer: str) -> None:
