@@ -67,7 +67,9 @@ def test_the_image_runs_as_non_root_with_tesseract_and_the_project() -> None:
     for package in ("tesseract-ocr-eng", "tesseract-ocr-chi-sim"):
         assert package in text
     assert re.search(r"^USER kyb$", text, re.M)
-    assert "RUN pip install ." in text
+    # the locked, hashed versions first; the project on top without resolving anything
+    locked = text.index("RUN pip install --require-hashes -r requirements.lock")
+    assert locked < text.index("RUN pip install --no-deps .")
     for folder in ("schemas", "pipeline", "consumers", "producers"):
         assert f"COPY {folder} ./{folder}" in text  # every package setuptools is told to include
 
