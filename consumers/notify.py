@@ -141,13 +141,16 @@ def _failed(
 
 
 def render(event: NotificationRequested, message_id: str, sender: str) -> EmailMessage:
-    """The email for `event`. Customer text only ever lands in bodies, never in headers."""
+    """The email for `event`: our sentences, reason and finding texts, the submission id.
+
+    Nothing the customer typed is mailed (the contact address is not ours to trust, so a
+    company "name" carrying a link would be phishing from our sender); nothing lands in a
+    header but the fixed subject and the recipient."""
     texts = TEXTS.get(event.locale, TEXTS[Locale.EN])
     variables: dict[str, Any] = {
         "t": texts,
         "locale": event.locale.value,
         "template": event.template,
-        "company_name": " ".join(str(event.context.get("company_name") or "").split()),
         "submission_id": event.submission_id,
         "reasons": _reasons(event, texts),
         "restrictions": [str(item) for item in event.context.get("restrictions", [])],

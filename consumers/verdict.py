@@ -219,11 +219,9 @@ class _Transitions:
                 template=template,
                 to=self.state.contact_email,
                 locale=self.state.locale,
-                context={
-                    "company_name": self.state.company_name,
-                    "submission_id": self.cause.submission_id,
-                }
-                | context,
+                # no customer-typed text: the contact address is unverified, so a company
+                # "name" with a link must not be mailed from our sender
+                context={"submission_id": self.cause.submission_id} | context,
             )
         )
 

@@ -106,10 +106,10 @@ def test_customer_text_arrives_escaped_and_adds_no_header(
         "owner@customer.example"
     ]
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
-    assert "<script>" not in html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert "Acme <script>alert(1)</script> Bcc: evil@attacker.example" in text  # one line
+    for body in (html, text):  # the typed name is never mailed, so neither is its markup
+        assert "script" not in body
+        assert "attacker.example" not in body
 
 
 def test_email_is_delivered_once_even_when_requested_three_times(

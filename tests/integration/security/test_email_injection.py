@@ -66,10 +66,11 @@ def test_injected_text_never_becomes_a_header_or_a_recipient(
         "owner@customer.example"
     ]
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
-    assert "<b>Co</b>" not in html
-    assert "&lt;b&gt;Co&lt;/b&gt;" in html
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert "Bcc: victim@attacker.example Subject: pwned body" in text  # folded onto one line
+    for body in (html, text):  # typed fields are never mailed (issue 14.4): nothing to inject
+        assert "Co</b>" not in body
+        assert "attacker.example" not in body
+        assert "pwned" not in body
 
 
 @pytest.mark.parametrize(
