@@ -36,7 +36,7 @@ from producers.media import (
     scan,
     screenshot,
 )
-from producers.photos import Defect, _to_bgr, degrade, encode, make_case
+from producers.photos import Defect, degrade, encode, make_case, to_bgr
 from producers.synthetic import random_spec, render_front
 from schemas.enums import Side
 
@@ -79,7 +79,7 @@ def _bytes(case: Case) -> bytes:
         if medium is Medium.PHOTO:
             image = make_case(spec, rng, defect, side=rng.choice(("front", "back")), kind="photo")
             return encode(image, ".png" if rng.random() < 0.15 else ".jpg", rng.randint(75, 95))
-        page = _to_bgr(render_front(spec, 1800))
+        page = to_bgr(render_front(spec, 1800))
     else:
         document = corpus.by_id(case.document or "")
         if medium is Medium.BORN_DIGITAL:

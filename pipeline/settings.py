@@ -72,6 +72,20 @@ class QualityThresholds(BaseModel):
             "picsart",
             "fotor",
             "facetune",
+            # PDF editors, as they name themselves in Producer / Creator
+            "pdfescape",
+            "sejda",
+            "smallpdf",
+            "ilovepdf",
+            "pdfelement",
+            "pdf-xchange editor",
+            "foxit pdf editor",
+            "foxit phantompdf",
+            "nitro pro",
+            "master pdf editor",
+            "acrobat pro",
+            "inkscape",
+            "libreoffice draw",
         ]
     )
 

@@ -104,13 +104,13 @@ def _background(rng: random.Random, width: int, height: int) -> Array:
     return cv2.resize(small, full, interpolation=cv2.INTER_LINEAR)
 
 
-def _to_bgr(image: Image.Image) -> Array:
+def to_bgr(image: Image.Image) -> Array:
     return cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2BGR)
 
 
 def capture(document: Image.Image, shot: Shot, rng: random.Random) -> Array:
     """Photograph or scan `document` (an RGB certificate image) as `shot` says; returns BGR."""
-    doc = _to_bgr(document)
+    doc = to_bgr(document)
     if shot.kind == "scan":
         width, height = shot.frame
         page = cv2.resize(doc, (width, height), interpolation=cv2.INTER_AREA)

@@ -5,6 +5,7 @@
   against its own texture. It runs on the reduced image the stage already decoded, which keeps
   it cheap but coarse: DCT-scaled decoding smooths the block artefacts that betray subtle
   splices at full resolution, so only gross inconsistencies reach the threshold;
+- a PDF changed after its first save (incremental updates), or produced by a PDF editor;
 - double JPEG compression: a quantisation table that a camera would not write (a standard
   libjpeg table) together with an 8x8 block grid that is out of line with the picture, as
   happens when an image is cropped and saved again.
@@ -17,6 +18,7 @@ import numpy as np
 
 from consumers.quality.analysis import Pixels
 from consumers.quality.decoding import Decoded, Header
+from consumers.quality.pdf import PdfFacts
 from pipeline.settings import QualityThresholds
 from schemas.events import TamperSignal
 
@@ -28,10 +30,26 @@ def signals(
     header: Header, decoded: Decoded, small: Pixels, limits: QualityThresholds
 ) -> tuple[TamperSignal, ...]:
     """`small` is the analysis-size copy; ELA runs on it to stay cheap."""
-    return (
+    found = (
         _software(header, limits),
         _error_level(decoded.pixels, limits),
         _double_jpeg(header, decoded),
+    )
+    return found + ((_pdf_revisions(header.pdf),) if header.pdf is not None else ())
+
+
+def _pdf_revisions(facts: PdfFacts) -> TamperSignal:
+    """A registry issues a PDF in one save; every incremental update appended later (an edit,
+    a form fill, a signature added) leaves another cross-reference section behind."""
+    edited = facts.revisions > 1
+    return TamperSignal(
+        name="pdf_incremental_updates",
+        flagged=edited,
+        value=float(facts.revisions - 1),
+        threshold=0.0,
+        detail="changed after its first save (incremental updates)"
+        if edited
+        else "saved once, never changed after",
     )
 
 
