@@ -1,5 +1,6 @@
-"""Labelled OCR cases: a certificate photo, what the customer typed, and which typed fields
-truly differ from the certificate. Used by the OCR accuracy report, benchmark and tests."""
+"""Labelled OCR cases: a certificate (photo, scan, PDF or screenshot), what the customer
+typed, and which typed fields truly differ from the certificate. Used by the OCR accuracy
+report, benchmark and tests."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import random
 from dataclasses import dataclass, replace
 from datetime import date
 
-from producers.photos import encode, make_case
-from producers.synthetic import CertificateSpec, random_spec, swap_digits
+from producers.media import Medium, born_digital_pdf, make_medium
+from producers.photos import encode, make_case, to_bgr
+from producers.synthetic import CertificateSpec, random_spec, render_front, swap_digits
 from schemas.enums import AccountType, FieldName, Site
 from schemas.events import Application, CompanyDetails
 
@@ -83,8 +85,12 @@ def _number_variant(number: str, rng: random.Random) -> tuple[str, str, bool]:
     return number, "exact", False
 
 
-def make_ocr_case(seed: int, site: Site | None = None) -> OcrCase:
+def make_ocr_case(seed: int, site: Site | None = None, medium: Medium = Medium.PHOTO) -> OcrCase:
+    """A certificate and what the customer typed; the front uploaded as `medium` (born-digital
+    PDFs are Latin-script e-certificates, so they are made for the international site)."""
     rng = random.Random(seed)
+    if medium is Medium.BORN_DIGITAL:
+        site = Site.INTERNATIONAL
     site = site or (Site.CHINA if rng.random() < 0.3 else Site.INTERNATIONAL)
     spec = random_spec(rng, site=site)
     if rng.random() < 0.12 and spec.expiry_date is not None:
@@ -118,8 +124,12 @@ def make_ocr_case(seed: int, site: Site | None = None) -> OcrCase:
         "address_line1": spec.address_line1,
         "entity_type": spec.entity_type.value,
     }
-    image = make_case(spec, rng, None, "front")
     variant = ", ".join(v for v in (name_variant, number_variant) if v != "exact") or "exact"
-    return OcrCase(
-        spec, typed, frozenset(wrong), variant, encode(image, ".jpg", rng.randint(80, 95))
-    )
+    if medium is Medium.PHOTO:
+        image = make_case(spec, rng, None, "front")
+        front = encode(image, ".jpg", rng.randint(80, 95))
+    elif medium is Medium.BORN_DIGITAL:
+        front = born_digital_pdf(spec)
+    else:
+        front = make_medium(to_bgr(render_front(spec, 1800)), medium, rng)[0]
+    return OcrCase(spec, typed, frozenset(wrong), variant, front)

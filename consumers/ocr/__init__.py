@@ -9,6 +9,7 @@ certificate says, with the word boxes as evidence. The stage recommends; reviewe
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from consumers.ocr import engines, textlayer
 from consumers.ocr.extract import Candidate, Line, find, lines_of
@@ -31,7 +32,7 @@ from schemas.events import (
     SideMeasurements,
 )
 
-__all__ = ["handle", "read_document"]
+__all__ = ["handle", "read_born_digital", "read_document"]
 
 MIN_CONFIDENT_WORDS = 6
 _NUMBER_CHARACTERS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ "
@@ -89,10 +90,26 @@ def _from_text_layer(
     facts: pdf.PdfFacts,
     engine: engines.OcrEngine,
 ) -> FieldsMatched:
-    """Exact words from the text layer; the printed page is only read where it must agree."""
+    fields, reasons, text = read_born_digital(
+        data, facts, event.application, ctx.clock().date(), engine, ctx.settings.ocr_timeout_s
+    )
+    return _result(event, ctx, fields, reasons, text, f"pdf-text-layer+{engine.name}")
+
+
+def read_born_digital(
+    data: bytes,
+    facts: pdf.PdfFacts,
+    application: Application,
+    today: date,
+    engine: engines.OcrEngine,
+    timeout_s: float,
+) -> tuple[list[FieldMatch], list[str], str]:
+    """Exact words from the text layer; the printed page is only read where it must agree.
+
+    Returns the field matches, the reasons for the reviewer and the layer's text."""
     lines = textlayer.layer_lines(data)
     reading = Reading(Side.FRONT, lines, lambda box: box)
-    fields = match_fields(reading, event.application, ctx.clock().date())
+    fields = match_fields(reading, application, today)
     reasons = recommendation_reasons(fields)
     found = {
         field: candidate
@@ -100,14 +117,12 @@ def _from_text_layer(
         if (candidate := find(lines, field)) is not None
     }
     try:
-        reasons += textlayer.printed_disagreements(
-            data, facts, found, engine, ctx.settings.ocr_timeout_s
-        )
+        reasons += textlayer.printed_disagreements(data, facts, found, engine, timeout_s)
     except engines.OcrTimeout:
         reasons.append("the printed page could not be compared with the PDF's text layer in time")
     if not lines:
         reasons.append("the PDF's text layer is empty")
-    return _result(event, ctx, fields, reasons, reading.text, f"pdf-text-layer+{engine.name}")
+    return fields, reasons, reading.text
 
 
 def _read_with_engine(
