@@ -205,11 +205,18 @@ class KafkaWorker:
 
 def create_topics(settings: Settings, topics: Iterable[TopicSpec] = TOPICS) -> list[str]:
     """Provision every catalog topic; returns the names that were newly created."""
-    return ensure_topics(settings, {topic.name: topic.partitions for topic in topics})
+    topics = tuple(topics)
+    return ensure_topics(
+        settings,
+        {topic.name: topic.partitions for topic in topics},
+        {topic.name: {"retention.ms": str(topic.retention_ms)} for topic in topics},
+    )
 
 
-def ensure_topics(settings: Settings, wanted: dict[str, int]) -> list[str]:
-    """Create the named topics (name → partitions) that do not exist yet."""
+def ensure_topics(
+    settings: Settings, wanted: dict[str, int], configs: dict[str, dict[str, str]] | None = None
+) -> list[str]:
+    """Create the named topics (name → partitions) that do not exist yet, with `configs`."""
     admin = admin_client(settings)
     created = []
     try:
@@ -218,7 +225,13 @@ def ensure_topics(settings: Settings, wanted: dict[str, int]) -> list[str]:
             if name in existing:
                 continue
             try:
-                admin.create_topics([NewTopic(name, partitions, settings.replication_factor)])
+                topic = NewTopic(
+                    name,
+                    partitions,
+                    settings.replication_factor,
+                    topic_configs=(configs or {}).get(name, {}),
+                )
+                admin.create_topics([topic])
                 created.append(name)
             except TopicAlreadyExistsError:
                 pass

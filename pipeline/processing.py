@@ -17,6 +17,7 @@ from typing import Protocol
 from pydantic import ValidationError
 
 from pipeline.errors import DependencyDown, PermanentError, RefusedError, is_dependency_down
+from pipeline.redaction import redacted
 from pipeline.retry import backoff_delays
 from pipeline.stage import Context, Stage, TickResult
 from schemas import TOPICS_BY_NAME, Envelope, UndecodableEvent, decode_event
@@ -117,12 +118,10 @@ class StageProcessor:
         stage: Stage,
         ctx: Context,
         middlewares: Sequence[Middleware] = (),
-        payload_limit: int = 16_384,
         metrics: MetricsWindow | None = None,
     ) -> None:
         self.stage = stage
         self.ctx = ctx
-        self.payload_limit = payload_limit
         self.metrics = metrics
         self.observers: tuple[Observer, ...] = () if metrics is None else (metrics,)
         call: HandlerCall = stage.handler
@@ -243,7 +242,6 @@ class StageProcessor:
             source.offset,
             event.event_id if event else "-",
         )
-        truncated = len(raw) > self.payload_limit
         letter = DeadLetter(
             event_id=_dead_letter_id(self.stage.name, source, raw),
             occurred_at=self.ctx.clock(),
@@ -256,8 +254,8 @@ class StageProcessor:
             source_topic=source.topic,
             source_partition=source.partition,
             source_offset=source.offset,
-            payload=raw[: self.payload_limit].decode("utf-8", errors="replace"),
-            payload_truncated=truncated,
+            payload=redacted(raw),
+            payload_truncated=False,
             attempts=attempts,
         )
         return ProcessResult([letter])

@@ -138,7 +138,6 @@ class Settings(BaseSettings):
     # --- delivery
     max_attempts: int = Field(default=3, ge=1, description="handler attempts before dead-lettering")
     retry_backoff_ms: int = Field(default=200, ge=0)
-    deadletter_payload_max_bytes: int = Field(default=16_384, ge=256)
 
     # --- state
     state_backend: Literal["memory", "redis"] = "memory"

@@ -42,6 +42,5 @@ def build_processor(
         stage,
         ctx,
         [metrics, retries],  # metrics outermost: one latency per event, retries included
-        payload_limit=settings.deadletter_payload_max_bytes,
         metrics=metrics,
     )

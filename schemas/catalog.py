@@ -59,6 +59,14 @@ class TopicSpec:
     partitions: int = 6
     key: str = "account_id"
     description: str = ""
+    #: How long the broker keeps records. Personal data (company details, OCR text, contact
+    #: addresses) lives on the first topics only as long as a case can take; the audit trail
+    #: (`kyb.status`, ids and reasons only) for a year.
+    retention_days: float = 30
+
+    @property
+    def retention_ms(self) -> int:
+        return int(self.retention_days * 86_400_000)
 
     def carries(self, event_type: str) -> bool:
         return any(cls.model_fields["event_type"].default == event_type for cls in self.event_types)
@@ -89,10 +97,16 @@ COMPLIANCE_REQUESTED = TopicSpec(
     description="Mainland compliance reviews to be assigned.",
 )
 STATUS = TopicSpec(
-    "kyb.status", (StatusChanged,), description="The audit trail of every status transition."
+    "kyb.status",
+    (StatusChanged,),
+    description="The audit trail of every status transition.",
+    retention_days=400,
 )
 NOTIFICATIONS = TopicSpec(
-    "kyb.notifications", (NotificationRequested,), description="Emails to send."
+    "kyb.notifications",
+    (NotificationRequested,),
+    description="Emails to send.",
+    retention_days=14,
 )
 NOTIFICATION_RESULTS = TopicSpec(
     "kyb.notifications.results",
@@ -105,6 +119,7 @@ METRICS = TopicSpec(
     partitions=3,
     key="stage",
     description="Per-worker counters and consumer-group lag.",
+    retention_days=7,
 )
 DEADLETTER = TopicSpec(
     "kyb.deadletter",

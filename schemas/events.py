@@ -290,7 +290,9 @@ class ConsumerLag(Envelope):
 
 
 class DeadLetter(Envelope):
-    """An input a stage could not use, with why; the raw payload is kept (truncated) for replay."""
+    """An input a stage could not use, with why. `payload` describes the record without its
+    content (ids, field names, size, sha256; see pipeline/redaction.py): replay it from
+    `source_topic` at `source_offset`."""
 
     event_type: Literal["DeadLetter"] = "DeadLetter"
     stage: Identifier

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,7 +37,6 @@ def make(handler, tmp_path: Path, attempts: int = 3) -> StageProcessor:  # type:
         stage,
         ctx,
         [Retries(max_attempts=attempts, backoff_s=0, sleep=lambda _: None)],
-        payload_limit=64,
     )
 
 
@@ -59,16 +59,43 @@ def test_good_event_is_handled_with_a_derived_id(tmp_path: Path) -> None:
     assert first[0].submission_id == event.submission_id
 
 
-def test_not_json_is_dead_lettered_with_source_and_truncated_payload(tmp_path: Path) -> None:
+def test_not_json_is_dead_lettered_with_its_source_and_a_redacted_payload(tmp_path: Path) -> None:
     letter = only_letter(make(ok_handler, tmp_path).process(b"x" * 200, SOURCE).outputs)
     assert letter.reason is DeadLetterReason.UNPARSEABLE
     assert "not valid JSON" in letter.error
     assert letter.source_topic == "kyb.submissions"
     assert letter.source_partition == 2
     assert letter.source_offset == 41
-    assert letter.payload_truncated
-    assert len(letter.payload) == 64
+    assert json.loads(letter.payload) == {
+        "redacted": True,
+        "bytes": 200,
+        "sha256": hashlib.sha256(b"x" * 200).hexdigest(),
+        "json": False,
+    }
     assert letter.account_id == "acct-1"
+
+
+def test_a_dead_letter_keeps_ids_and_field_names_but_no_personal_data(tmp_path: Path) -> None:
+    event = submission()
+    data = json.loads(encode_event(event))
+    del data["application"]["company"]["city"]  # invalid: dead-lettered
+    letter = only_letter(
+        make(ok_handler, tmp_path).process(json.dumps(data).encode(), SOURCE).outputs
+    )
+    kept = json.loads(letter.payload)
+    assert kept["event_id"] == str(event.event_id)
+    assert kept["submission_id"] == event.submission_id
+    assert kept["account_id"] == event.account_id
+    assert "application" in kept["fields"]
+    company = event.application.company
+    for secret in (
+        company.company_name,
+        company.registration_number,
+        company.address_line1,
+        str(event.application.contact_email),
+        event.application.documents[0].uri if event.application.documents else "file:",
+    ):
+        assert secret not in letter.payload
 
 
 def test_wrong_schema_is_dead_lettered_with_the_field(tmp_path: Path) -> None:
