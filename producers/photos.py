@@ -151,7 +151,10 @@ def capture(document: Image.Image, shot: Shot, rng: random.Random) -> Array:
             for _ in range(4)
         ]
     )
-    target = (corners @ rotation.T + jitter + [cx, cy]).astype(np.float32)
+    target = corners @ rotation.T + jitter + [cx, cy]
+    if max(abs(shot.shift[0]), abs(shot.shift[1])) < IN_FRAME_SHIFT:
+        target = _inside(target, width, height)
+    target = target.astype(np.float32)
     source = np.array(
         [[0, 0], [doc.shape[1], 0], [doc.shape[1], doc.shape[0]], [0, doc.shape[0]]],
         dtype=np.float32,
@@ -161,6 +164,24 @@ def capture(document: Image.Image, shot: Shot, rng: random.Random) -> Array:
     mask = cv2.warpPerspective(np.full(doc.shape[:2], 255, np.uint8), homography, (width, height))
     np.copyto(frame, warped, where=(mask > 0)[..., None])
     return _finish(frame, shot, rng)
+
+
+IN_FRAME_SHIFT = 0.1  # shots shifted less than this are meant to hold the whole document
+
+
+def _inside(corners: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Shrink and move the document's corners into the frame (1% margin): a tall page turned
+    and tilted could otherwise run off the bottom, and a photo labelled clean be cropped."""
+    margin = 0.01 * min(width, height)
+    low, high = corners.min(axis=0), corners.max(axis=0)
+    room = np.array([width - 2 * margin, height - 2 * margin])
+    scale = min(1.0, *(room / np.maximum(high - low, 1.0)))
+    centre = (low + high) / 2
+    corners = (corners - centre) * scale + centre
+    low, high = corners.min(axis=0), corners.max(axis=0)
+    limit = np.array([width - margin, height - margin])
+    shift = np.maximum(margin - low, 0.0) - np.maximum(high - limit, 0.0)
+    return corners + shift
 
 
 def _finish(image: Array, shot: Shot, rng: random.Random) -> Array:
