@@ -18,10 +18,11 @@ from pydantic import BaseModel
 from pipeline.documents import DocumentError
 from pipeline.errors import PermanentError
 from pipeline.stage import Context
-from pipeline.state import update_json
+from pipeline.state import get_json, update_json
 from schemas import Envelope
 from schemas.enums import ComplianceStatus, StatusTrack
 from schemas.events import (
+    AccountErasureRequested,
     Application,
     ComplianceRequested,
     ComplianceSelectionChanged,
@@ -42,6 +43,9 @@ class _Account(BaseModel):
 
 
 def handle(event: Envelope, ctx: Context) -> Sequence[ComplianceRequested]:
+    if isinstance(event, AccountErasureRequested):
+        _erase(event.account_id, ctx)
+        return []
     if isinstance(event, SubmissionReceived) and event.application.mainland_resources:
         _claim_check(event.application, ctx)
 
@@ -50,13 +54,23 @@ def handle(event: Envelope, ctx: Context) -> Sequence[ComplianceRequested]:
         account, request = _apply(account, event)
         return (None if account is None else account.model_dump(mode="json")), request
 
-    application = update_json(ctx.state, _key(event.account_id), mutate)
+    ttl_s = ctx.settings.account_state_days * 86_400
+    application = update_json(ctx.state, account_key(event.account_id), mutate, ttl_s)
     if application is None:
         return []
     trigger: Literal["submission", "selection_changed"] = (
         "submission" if isinstance(event, SubmissionReceived) else "selection_changed"
     )
     return [ctx.derive(ComplianceRequested, event, application=application, trigger=trigger)]
+
+
+def _erase(account_id: str, ctx: Context) -> None:
+    """Forget the account: its state, and the document files of the application it holds."""
+    doc = get_json(ctx.state, account_key(account_id))
+    if doc is not None:
+        for ref in _Account.model_validate(doc).application.documents:
+            ctx.documents.erase(ref)
+    ctx.state.delete(account_key(account_id))
 
 
 def _claim_check(application: Application, ctx: Context) -> None:
@@ -118,7 +132,7 @@ def _apply(account: _Account | None, event: Envelope) -> tuple[_Account | None, 
     return account, None
 
 
-def _key(account_id: str) -> str:
+def account_key(account_id: str) -> str:
     return f"compliance:account:{account_id}"
 
 

@@ -25,7 +25,7 @@ from pipeline.errors import PermanentError, TransientError
 from pipeline.mail import PermanentMailError, build_transport
 from pipeline.retry import backoff_delays
 from pipeline.stage import Context
-from schemas import Envelope
+from schemas import Envelope, catalog
 from schemas.enums import Locale, NotificationTemplate, QualityCode, ReasonCode, Side
 from schemas.events import NotificationFailed, NotificationRequested, NotificationSent
 
@@ -63,6 +63,8 @@ class _Recent:
 
 _sent_here = _Recent()
 CLAIM_TTL_S = 30  # renewed before every attempt; a crashed sender's claim lapses soon
+#: "Sent" is remembered while a replay of the request can still come: the topic's retention.
+SENT_TTL_S = int((catalog.NOTIFICATIONS.retention_days + 1) * 86_400)
 
 
 def handle(event: NotificationRequested, ctx: Context) -> list[Envelope]:
@@ -70,7 +72,7 @@ def handle(event: NotificationRequested, ctx: Context) -> list[Envelope]:
     message_id = f"<{event.notification_id}@{ctx.settings.mail_domain}>"
     attempts = 0
     if event.notification_id in _sent_here:
-        ctx.state.set(sent_key, message_id)  # sent before the state store went away
+        ctx.state.set(sent_key, message_id, SENT_TTL_S)  # sent before the state store went away
     if ctx.state.get(sent_key) is None:
         claim_key = f"notify:claim:{event.notification_id}"
         _claim(claim_key, ctx, lambda: ctx.state.get(sent_key) is not None)
@@ -79,7 +81,7 @@ def handle(event: NotificationRequested, ctx: Context) -> list[Envelope]:
                 message = render(event, message_id, ctx.settings.mail_from)
                 attempts = _send(message, event, ctx, claim_key)
                 _sent_here.remember(event.notification_id)
-                ctx.state.set(sent_key, message_id)
+                ctx.state.set(sent_key, message_id, SENT_TTL_S)
         finally:
             ctx.state.delete(claim_key)
     return [

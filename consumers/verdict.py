@@ -40,6 +40,7 @@ from schemas.enums import (
     TaskAction,
 )
 from schemas.events import (
+    AccountErasureRequested,
     ComplianceRequested,
     ComplianceSelectionChanged,
     NotificationRequested,
@@ -98,6 +99,9 @@ def load_account(state: StateStore, account_id: str) -> AccountState | None:
 
 
 def handle(event: Envelope, ctx: Context) -> Sequence[Envelope]:
+    if isinstance(event, AccountErasureRequested):
+        _erase(event.account_id, ctx)
+        return []
     if isinstance(event, ReviewDecision):
         _check_decision(event, ctx)
 
@@ -119,11 +123,24 @@ def handle(event: Envelope, ctx: Context) -> Sequence[Envelope]:
         state.history = state.history[-HISTORY_LIMIT:]
         return state.model_dump(mode="json"), (outputs, t.refusal)
 
-    encoded, refusal = update_json(ctx.state, account_key(event.account_id), mutate)
+    ttl_s = ctx.settings.account_state_days * 86_400
+    encoded, refusal = update_json(ctx.state, account_key(event.account_id), mutate, ttl_s)
     events = [decode_event(raw.encode()) for raw in encoded]
     if refusal:
         raise RefusedError(refusal, outputs=events)
     return events
+
+
+def _erase(account_id: str, ctx: Context) -> None:
+    """Forget the account: its status state (contact address, company name, history) and the
+    document folders of every submission it remembers. The audit trail on `kyb.status` holds
+    ids and statuses only and stays for its retention."""
+    state = load_account(ctx.state, account_id)
+    if state is not None:
+        known = {state.submission_id, *state.seen_submissions, *state.early} - {None}
+        for submission_id in sorted(s for s in known if s is not None):
+            ctx.documents.erase_submission(submission_id)
+    ctx.state.delete(account_key(account_id))
 
 
 def _check_decision(event: ReviewDecision, ctx: Context) -> None:
@@ -261,7 +278,7 @@ def _apply(t: _Transitions, event: Envelope) -> None:
     elif isinstance(event, ReviewTask):
         if event.queue is ReviewQueue.IDENTITY and event.action is TaskAction.ASSIGNED:
             state.sole_proprietorship = state.sole_proprietorship or is_sole_proprietorship(
-                event.application, event.fields
+                event.details, event.fields
             )
             t.move(StatusTrack.IDENTITY, IdentityStatus.IN_REVIEW)
     elif isinstance(event, ComplianceRequested):

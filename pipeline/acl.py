@@ -80,9 +80,9 @@ def grants() -> list[Grant]:
         ),
         Grant(
             "kyb-operator",
-            "`kyb topics create`, `kyb inspect` (people on call)",
+            "`kyb topics create`, `kyb inspect`, `kyb erase` (people on call)",
             reads=(catalog.DEADLETTER.name, catalog.STATUS.name),
-            writes=(),
+            writes=(catalog.SUBMISSIONS.name,),
         ),
     ]
     return found

@@ -144,16 +144,24 @@ def _reviewer_ledger() -> Any:
     return Ledger(client, settings.key_prefix)
 
 
-def _open_feed() -> Any:
-    """The review topics, read up to now; a clear error when the broker or topics are missing."""
+def _open_feed(ledger: Any) -> Any:
+    """The open tasks from the ledger, then the review topics from now on; a clear error when
+    the broker or topics are missing."""
     from kafka.errors import KafkaError
 
+    from consumers.assign import open_tasks
+    from pipeline.stage import utc_now
     from producers.review.feed import TaskFeed
     from producers.review.inbox import Inbox
 
     settings = get_settings()
     try:
-        feed = TaskFeed(settings, Inbox())
+        feed = TaskFeed(
+            settings,
+            Inbox(),
+            snapshot=lambda: open_tasks(ledger, utc_now()),
+            decisions_lookback_s=settings.review_decisions_lookback_s,
+        )
         feed.catch_up()
     except (LookupError, KafkaError, TimeoutError) as exc:
         where = settings.bootstrap_servers
@@ -184,10 +192,11 @@ def review(
 
     settings = get_settings()
     logs.configure("WARNING")
-    reviewer = _reviewer_ledger().reviewer_by_token_hash(hash_token(_read_token()))
+    ledger = _reviewer_ledger()
+    reviewer = ledger.reviewer_by_token_hash(hash_token(_read_token()))
     if reviewer is None:
         raise _fail("unknown or inactive reviewer token (see `kyb reviewers token`)")
-    feed = _open_feed()
+    feed = _open_feed(ledger)
     publisher = KafkaPublisher(settings)
     console = Console()
     try:
@@ -223,7 +232,7 @@ def console_command(
     settings = get_settings()
     logs.configure(settings.log_level)
     ledger = _reviewer_ledger()
-    feed = _open_feed()
+    feed = _open_feed(ledger)
     follower = threading.Thread(target=feed.follow, name="task-feed", daemon=True)
     follower.start()
     publisher = KafkaPublisher(settings)
@@ -289,6 +298,57 @@ def status(account: Annotated[str, typer.Argument(help="The account id.")]) -> N
             "; ".join(entry["reasons"]),
         )
     out.print(table)
+
+
+@app.command()
+def erase(
+    account: Annotated[str, typer.Argument(help="The account id.")],
+    by: Annotated[str, typer.Option(help="Who asks (operator id or ticket), for the audit.")],
+    wait: Annotated[float, typer.Option(help="Seconds to wait for the stages to confirm.")] = 60,
+) -> None:
+    """Erase an account's personal data: Redis state, review tasks, document files; every
+    stage drops the account's records made before now (see README, Security)."""
+    import time
+
+    from pydantic import ValidationError
+
+    from pipeline.publishing import KafkaPublisher
+    from pipeline.wiring import build_state
+    from producers.erasure import remaining, request_erasure
+
+    settings = get_settings()
+    if settings.state_backend != "redis":
+        raise _fail("set KYB_STATE_BACKEND=redis (the local runtime keeps nothing between runs)")
+    ledger = _reviewer_ledger()
+    state = build_state(settings)
+    publisher = KafkaPublisher(settings)
+    try:
+        event = request_erasure(publisher, state, account, by)
+    except ValidationError as exc:
+        raise _fail(f"not an account id or operator id: {exc.errors()[0]['msg']}") from None
+    except Exception as exc:  # the broker or Redis: say which, no traceback
+        raise _fail(f"erasure not requested: {type(exc).__name__}: {exc}") from None
+    finally:
+        publisher.close()
+    deadline = time.monotonic() + wait
+    left = remaining(state, ledger, account)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.5)
+        left = remaining(state, ledger, account)
+    report = {
+        "account_id": account,
+        "event_id": str(event.event_id),
+        "erased_at": event.occurred_at.isoformat(),
+        "confirmed": not left,
+        "still_held": left,
+    }
+    typer.echo(json.dumps(report))
+    if left:
+        raise _fail(
+            f"the stages have not erased {', '.join(left)} within {wait:g} s; the request is on "
+            "kyb.submissions and is applied when they run",
+            code=1,
+        )
 
 
 @app.command()

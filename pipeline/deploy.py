@@ -16,6 +16,7 @@ import yaml
 from pipeline.acl import kafka_users
 from pipeline.stage import Stage
 from pipeline.topology import STAGES
+from schemas import TOPICS
 
 IMAGE = "kyb-pipeline:latest"
 #: Starting replicas per stage in compose; the CPU-bound stages get more.
@@ -260,11 +261,34 @@ def _service(name: str, port: int) -> dict[str, Any]:
     }
 
 
+def kafka_topics() -> list[dict[str, Any]]:
+    """Strimzi `KafkaTopic`s with the catalog's partitions and retention (as `kyb topics
+    create` makes them), so personal data leaves the broker on schedule in Kubernetes too."""
+    return [
+        {
+            "apiVersion": "kafka.strimzi.io/v1beta2",
+            "kind": "KafkaTopic",
+            "metadata": {
+                "name": topic.name.replace(".", "-"),
+                "labels": {"strimzi.io/cluster": "kafka"},
+            },
+            "spec": {
+                "topicName": topic.name,
+                "partitions": topic.partitions,
+                "replicas": 3,
+                "config": {"retention.ms": str(topic.retention_ms), "min.insync.replicas": "2"},
+            },
+        }
+        for topic in TOPICS
+    ]
+
+
 def render() -> dict[str, str]:
     """Every generated file: relative path → text."""
     files = {"docker-compose.yml": HEADER + yaml.safe_dump(compose(), sort_keys=False)}
     files["k8s/shared.yaml"] = HEADER + yaml.safe_dump_all(shared_manifests(), sort_keys=False)
     files["k8s/kafka-users.yaml"] = HEADER + yaml.safe_dump_all(kafka_users(), sort_keys=False)
+    files["k8s/kafka-topics.yaml"] = HEADER + yaml.safe_dump_all(kafka_topics(), sort_keys=False)
     for stage in STAGES:
         files[f"k8s/stage-{stage.name}.yaml"] = HEADER + yaml.safe_dump_all(
             stage_manifests(stage), sort_keys=False
@@ -282,4 +306,4 @@ def write(directory: Path) -> list[Path]:
     return written
 
 
-__all__ = ["compose", "render", "stage_manifests", "write"]
+__all__ = ["compose", "kafka_topics", "render", "stage_manifests", "write"]

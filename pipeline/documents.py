@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import stat
 import uuid
 from collections.abc import Iterable
@@ -175,6 +176,35 @@ class DocumentStore:
             media_type=media_type,
             size_bytes=len(data),
         )
+
+    # ------------------------------------------------------------------ erasing
+    def erase(self, ref: DocumentRef) -> bool:
+        """Delete the file behind `ref` (only under a root, never through a link); True when
+        a file was removed. Missing is fine: erasure is repeated by every stage that sees it."""
+        try:
+            path = self.resolve(ref.uri)
+        except DocumentNotFound:
+            return False
+        except DocumentRefused:
+            return False  # outside the roots or not a regular file: not ours to delete
+        path.unlink(missing_ok=True)
+        return True
+
+    def erase_submission(self, submission_id: str) -> int:
+        """Delete the folder `put` keeps a submission's files in, under every root; returns
+        how many files went. The folder must be a real directory directly under a root."""
+        if submission_id in ("", ".", "..") or "/" in submission_id or "\x00" in submission_id:
+            return 0  # never a folder of ours (ids like ".." would name a root's parent)
+        removed = 0
+        for root in self.roots:
+            folder = root / submission_id
+            if folder.is_symlink() or not folder.is_dir():
+                continue
+            if Path(os.path.realpath(folder)).parent != root:
+                continue
+            removed += sum(1 for item in folder.rglob("*") if not item.is_dir())
+            shutil.rmtree(folder)
+        return removed
 
 
 def sha256_file(path: Path) -> str:

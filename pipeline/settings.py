@@ -185,6 +185,12 @@ class Settings(BaseSettings):
         description="the session cookie is Secure (HTTPS only; browsers also keep it on "
         "http://localhost); set false only for plain-HTTP development on another host",
     )
+    review_decisions_lookback_s: float = Field(
+        default=86_400,
+        gt=0,
+        description="reviewers' tools read decisions this far back at start (tasks come from "
+        "the ledger), so kyb.review.decisions needs no longer retention",
+    )
     console_session_idle_s: float = Field(default=30 * 60, gt=0, description="sign out after")
     console_session_lifetime_s: float = Field(default=12 * 3600, gt=0, description="at most")
     console_signin_per_address: str = Field(
@@ -195,6 +201,15 @@ class Settings(BaseSettings):
     )
     tick_interval_s: float = Field(
         default=5.0, gt=0, description="periodic work: backlog, idle reassignment, SLA breaches"
+    )
+
+    # --- retention of personal data in Redis
+    account_state_days: int = Field(
+        default=400,
+        ge=1,
+        description="an account's verdict and compliance state expire this long after their "
+        "last change (the audit trail on kyb.status is kept as long); `kyb erase` removes "
+        "them at once",
     )
 
     # --- eligibility

@@ -24,8 +24,9 @@ class StateStore(Protocol):
     def set(self, key: str, value: str, ttl_s: int | None = None) -> None: ...
     def set_if_absent(self, key: str, value: str, ttl_s: int | None = None) -> bool: ...
     def delete(self, *keys: str) -> None: ...
-    def update(self, key: str, mutate: Mutation[T]) -> T:
-        """Atomically replace the value with `mutate(old)[0]` (None deletes); return `[1]`."""
+    def update(self, key: str, mutate: Mutation[T], ttl_s: int | None = None) -> T:
+        """Atomically replace the value with `mutate(old)[0]` (None deletes); return `[1]`.
+        With `ttl_s` the key expires that long after its last write."""
         ...
 
     def append(self, key: str, value: str) -> None: ...
@@ -33,14 +34,19 @@ class StateStore(Protocol):
     def ping(self) -> bool: ...
 
 
-def update_json(store: StateStore, key: str, mutate: Callable[[Any], tuple[Any, T]]) -> T:
+def update_json(
+    store: StateStore,
+    key: str,
+    mutate: Callable[[Any], tuple[Any, T]],
+    ttl_s: int | None = None,
+) -> T:
     """`update` for JSON documents."""
 
     def on_text(raw: str | None) -> tuple[str | None, T]:
         new, result = mutate(None if raw is None else json.loads(raw))
         return (None if new is None else json.dumps(new, sort_keys=True)), result
 
-    return store.update(key, on_text)
+    return store.update(key, on_text, ttl_s)
 
 
 def get_json(store: StateStore, key: str) -> Any:
@@ -77,7 +83,7 @@ class RedisStateStore:
         if keys:
             self.client.delete(*(self.key(key) for key in keys))
 
-    def update(self, key: str, mutate: Mutation[T]) -> T:
+    def update(self, key: str, mutate: Mutation[T], ttl_s: int | None = None) -> T:
         full = self.key(key)
         for attempt in range(self._max_update_attempts):
             with self.client.pipeline() as pipe:
@@ -89,7 +95,7 @@ class RedisStateStore:
                     if new is None:
                         pipe.delete(full)
                     else:
-                        pipe.set(full, new)
+                        pipe.set(full, new, ex=ttl_s)
                     pipe.execute()
                     return result
                 except redis.WatchError:

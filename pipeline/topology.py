@@ -13,6 +13,7 @@ from consumers import assign, compliance, notify, ocr, quality, verdict
 from pipeline.stage import Stage
 from schemas import TOPICS, TOPICS_BY_NAME, catalog
 from schemas.events import (
+    AccountErasureRequested,
     ComplianceRequested,
     ComplianceSelectionChanged,
     FieldsMatched,
@@ -31,7 +32,7 @@ STAGES: Final[tuple[Stage, ...]] = (
     Stage(
         name="quality",
         reads=(catalog.SUBMISSIONS,),
-        accepts=(SubmissionReceived,),
+        accepts=(SubmissionReceived, AccountErasureRequested),
         emits=(QualityChecked,),
         handler=quality.handle,
         outcomes=quality.outcomes,
@@ -59,6 +60,7 @@ STAGES: Final[tuple[Stage, ...]] = (
         accepts=(
             SubmissionReceived,
             ComplianceSelectionChanged,
+            AccountErasureRequested,
             FieldsMatched,
             ComplianceRequested,
             ReviewDecision,
@@ -72,7 +74,12 @@ STAGES: Final[tuple[Stage, ...]] = (
     Stage(
         name="compliance",
         reads=(catalog.SUBMISSIONS, catalog.STATUS),
-        accepts=(SubmissionReceived, ComplianceSelectionChanged, StatusChanged),
+        accepts=(
+            SubmissionReceived,
+            ComplianceSelectionChanged,
+            AccountErasureRequested,
+            StatusChanged,
+        ),
         emits=(ComplianceRequested,),
         handler=compliance.handle,
         outcomes=compliance.outcomes,
@@ -90,6 +97,7 @@ STAGES: Final[tuple[Stage, ...]] = (
         accepts=(
             SubmissionReceived,
             ComplianceSelectionChanged,
+            AccountErasureRequested,
             QualityChecked,
             ReviewTask,
             ReviewDecision,
@@ -114,7 +122,7 @@ STAGES_BY_NAME: Final[dict[str, Stage]] = {stage.name: stage for stage in STAGES
 
 #: Topics written from outside the stages, and who writes them.
 EXTERNAL_WRITERS: Final[dict[str, str]] = {
-    catalog.SUBMISSIONS.name: "portal",
+    catalog.SUBMISSIONS.name: "portal",  # and operators' `kyb erase`
     catalog.REVIEW_DECISIONS.name: "reviewers",
     catalog.METRICS.name: "every stage (runtime), lag reporter",
     catalog.DEADLETTER.name: "every stage (runtime)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pipeline.documents import DocumentStore
+from pipeline.erasure import ErasureGate
 from pipeline.metrics import StageMetrics
 from pipeline.processing import Retries, StageProcessor
 from pipeline.sandbox import shared_sandbox
@@ -41,6 +42,8 @@ def build_processor(
     return StageProcessor(
         stage,
         ctx,
-        [metrics, retries],  # metrics outermost: one latency per event, retries included
+        # metrics outermost: one latency per event, retries included; the erasure gate
+        # innermost, so a state store that blinks is retried like any handler call
+        [metrics, retries, ErasureGate()],
         metrics=metrics,
     )

@@ -10,6 +10,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from schemas.base import Envelope
 from schemas.events import (
+    AccountErasureRequested,
     ComplianceRequested,
     ComplianceSelectionChanged,
     ConsumerLag,
@@ -29,6 +30,7 @@ from schemas.events import (
 Event = (
     SubmissionReceived
     | ComplianceSelectionChanged
+    | AccountErasureRequested
     | QualityChecked
     | FieldsMatched
     | ReviewTask
@@ -74,8 +76,9 @@ class TopicSpec:
 
 SUBMISSIONS = TopicSpec(
     "kyb.submissions",
-    (SubmissionReceived, ComplianceSelectionChanged),
-    description="What the portal publishes: new submissions and changed mainland answers.",
+    (SubmissionReceived, ComplianceSelectionChanged, AccountErasureRequested),
+    description="What the portal publishes: new submissions, changed mainland answers, and "
+    "requests to erase an account.",
 )
 QUALITY_CHECKED = TopicSpec(
     "kyb.quality.checked", (QualityChecked,), description="Image-quality results per submission."
@@ -87,9 +90,13 @@ REVIEW_TASKS = TopicSpec(
     "kyb.review.tasks",
     (ReviewTask,),
     description="Every change of a review task: assigned, unassigned (moved), cancelled.",
+    retention_days=7,  # reviewers' tools start from the ledger, not from this history
 )
 REVIEW_DECISIONS = TopicSpec(
-    "kyb.review.decisions", (ReviewDecision,), description="Reviewers' decisions."
+    "kyb.review.decisions",
+    (ReviewDecision,),
+    description="Reviewers' decisions.",
+    retention_days=7,  # reviewers' tools look back one day (review_decisions_lookback_s)
 )
 COMPLIANCE_REQUESTED = TopicSpec(
     "kyb.compliance.requested",

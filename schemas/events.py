@@ -151,6 +151,18 @@ class ComplianceSelectionChanged(Envelope):
     mainland_resources: bool
 
 
+class AccountErasureRequested(Envelope):
+    """Forget an account's personal data (`kyb erase`, or the portal on the customer's request).
+
+    Every stage drops the account's events that were already on their way, the stages holding
+    state delete it, open review tasks are cancelled without repeating the application, and
+    document files are deleted. `submission_id` is "-": the erasure covers every submission made
+    before `occurred_at`; a submission made after it starts the account afresh."""
+
+    event_type: Literal["AccountErasureRequested"] = "AccountErasureRequested"
+    requested_by: Identifier  # the operator or system asking, for the audit trail
+
+
 class QualityChecked(Envelope):
     event_type: Literal["QualityChecked"] = "QualityChecked"
     application: Application
@@ -199,13 +211,28 @@ class ReviewTask(Envelope):
     priority: Annotated[int, Field(ge=0, le=9)] = 5  # 0 is the most urgent
     assigned_at: UtcDatetime
     due_at: UtcDatetime
-    application: Application
+    #: What the reviewer checks. Only a cancellation caused by an account's erasure leaves it
+    #: out (and the findings, fields and reasons with it): erasing must not publish it again.
+    application: Application | None = None
     quality_findings: tuple[QualityFinding, ...] = ()
     measurements: tuple[SideMeasurements, ...] = ()
     fields: tuple[FieldMatch, ...] = ()
     recommendation: Recommendation | None = None
     reasons: tuple[str, ...] = ()
     history: tuple[TaskHistoryEntry, ...] = ()
+
+    @model_validator(mode="after")
+    def _application_unless_cancelled(self) -> ReviewTask:
+        if self.application is None and self.action is not TaskAction.CANCELLED:
+            raise ValueError("application is required unless the task is cancelled")
+        return self
+
+    @property
+    def details(self) -> Application:
+        """The application of a task a reviewer can work on (assigned or moved)."""
+        if self.application is None:
+            raise ValueError(f"task {self.task_id} was cancelled by an erasure: no application")
+        return self.application
 
 
 class ReviewDecision(Envelope):
@@ -307,6 +334,7 @@ class DeadLetter(Envelope):
 
 
 __all__ = [
+    "AccountErasureRequested",
     "Application",
     "CompanyDetails",
     "ComplianceRequested",

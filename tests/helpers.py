@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 from kafka import KafkaConsumer
 
-from consumers.assign import TaskSpec, task_id
-from consumers.assign.ledger import ledger_for
+from consumers.assign import TaskSpec, open_tasks, task_id
+from consumers.assign.ledger import Ledger, ledger_for
 from consumers.assign.roster import Roster, hash_token
 from pipeline.documents import sha256_file
 from pipeline.kafka_runtime import consumer_config
@@ -210,6 +210,33 @@ def review_task(
         "application": cause.application,
     }
     return ReviewTask.model_validate(values | fields)
+
+
+def open_in_ledger(
+    ledger: Ledger, cause: SubmissionReceived, queue: ReviewQueue, due_at: datetime
+) -> ReviewTask:
+    """Open a task in the real ledger, as the assign stage does for `cause` (whoever the ledger
+    picks gets it); returns the task as reviewers' tools see it."""
+    spec = TaskSpec(
+        account_id=cause.account_id,
+        submission_id=cause.submission_id,
+        application=cause.application,
+    )
+    task = task_id(cause.submission_id, queue)
+    now = cause.occurred_at.timestamp()
+    ledger.open(
+        task,
+        queue,
+        cause.application.registered_country,
+        due_at.timestamp(),
+        now,
+        spec.model_dump_json(),
+        cause.account_id,
+        cause.submission_id,
+        cause=str(cause.event_id),
+    )
+    [opened] = [t for t in open_tasks(ledger, cause.occurred_at) if t.task_id == task]
+    return opened
 
 
 def start_kyb(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

@@ -21,8 +21,9 @@ from pipeline.signing import require_signed
 from pipeline.stage import Context, TickResult
 from schemas import Envelope
 from schemas.base import Model
-from schemas.enums import Recommendation, ReviewQueue
+from schemas.enums import Recommendation, ReviewQueue, TaskAction
 from schemas.events import (
+    AccountErasureRequested,
     Application,
     ComplianceRequested,
     ComplianceSelectionChanged,
@@ -78,6 +79,9 @@ def handle(event: Envelope, ctx: Context) -> Sequence[ReviewTask]:
     elif isinstance(event, ComplianceSelectionChanged) and not event.mainland_resources:
         reason = "customer no longer buys mainland resources"
         ledger.cancel_account(event.account_id, ReviewQueue.COMPLIANCE, now, reason, cause)
+    elif isinstance(event, AccountErasureRequested):
+        blanked = ledger.erase_account(event.account_id, now, cause)
+        log.info("assign: erased account's tasks cancelled and blanked (%d)", blanked)
     elif isinstance(event, ReviewDecision):
         require_signed(event, ctx.settings.decision_signing_key)
         refusal = ledger.decide(
@@ -124,6 +128,19 @@ def tick(ctx: Context) -> TickResult:
     )
 
 
+def open_tasks(ledger: Ledger, now: datetime) -> list[ReviewTask]:
+    """Every task a reviewer holds now, as the `ReviewTask` that gave it to them (same event
+    id): what reviewers' tools start from instead of replaying `kyb.review.tasks`."""
+    found = []
+    for task in ledger.open_task_ids():
+        record = ledger.task(task)
+        if record is None or record.state != "open" or not record.spec or not record.reviewer_id:
+            continue
+        raw = f"{TaskAction.ASSIGNED.value}|{task}|{record.reviewer_id}|{record.assignment}"
+        found.append(_task_event(record, Notice.parse(raw), now))
+    return found
+
+
 def _open(
     ledger: Ledger,
     event: FieldsMatched | ComplianceRequested,
@@ -168,8 +185,29 @@ def _events(ledger: Ledger, notices: Sequence[Notice], ctx: Context) -> list[Rev
         record = ledger.task(notice.task_id)
         if record is None:  # expired long after it was finished
             continue
+        if not record.spec:  # erased: only its cancellation is still told, without details
+            if notice.action is TaskAction.CANCELLED:
+                events.append(_erased_task_event(record, notice, ctx.clock()))
+            continue
         events.append(_task_event(record, notice, ctx.clock()))
     return events
+
+
+def _erased_task_event(record: TaskRecord, notice: Notice, now: datetime) -> ReviewTask:
+    return ReviewTask(
+        event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"kyb/assign/{notice.raw}"),
+        occurred_at=now,
+        account_id=record.account_id,
+        submission_id=record.submission_id,
+        producer=STAGE,
+        task_id=record.task_id,
+        action=notice.action,
+        queue=record.queue,
+        reviewer_id=notice.reviewer_id,
+        assignment=notice.assignment,
+        assigned_at=now,
+        due_at=_utc(record.due),
+    )
 
 
 def _task_event(record: TaskRecord, notice: Notice, now: datetime) -> ReviewTask:
@@ -221,4 +259,4 @@ def outcomes(event: Envelope) -> list[str]:
     return [f"task:{event.queue.value}:{event.action.value}"]
 
 
-__all__ = ["TaskSpec", "handle", "outcomes", "task_id", "tick"]
+__all__ = ["TaskSpec", "handle", "open_tasks", "outcomes", "task_id", "tick"]

@@ -13,8 +13,11 @@ between the script and the produce.
 
 Keys (under `<prefix>assign:`): `reviewers` (set), `reviewer:<id>` (hash), `tasks_of:<id>` (set),
 `task:<id>` (hash), `history:<id>` (list), `backlog` (zset by due), `open` (zset by assignment
-time), `pending_due` (zset by due, unfinished and not yet breached), `account:<acct>:<queue>`,
-`caused:<event>` and `outbox` (lists of notices), `breaches` (counter).
+time), `pending_due` (zset by due, unfinished and not yet breached), `caused:<event>` and `outbox`
+(lists of notices), `breaches` (counter); per account, expiring 400 days after their last change:
+`account:<acct>:<queue>` (its current task), `tasks_of_account:<acct>`, `latest:<acct>`,
+`superseded:<acct>`. Finished tasks expire after 30 days; `erase_account` blanks what an erased
+account's tasks show at once.
 """
 
 from __future__ import annotations
@@ -35,8 +38,10 @@ from schemas.enums import ReviewQueue, TaskAction
 
 CAUSED_TTL_S: Final = 14 * 24 * 3600
 DONE_TTL_S: Final = 30 * 24 * 3600  # decided/cancelled tasks are kept this long for replays
+ACCOUNT_TTL_S: Final = 400 * 24 * 3600  # per-account ids (latest submission, task slots)
 
-_LIB = """
+_LIB = (
+    """
 local P = ARGV[1]
 local function notice(list, action, task, reviewer, n)
   if list ~= '' then
@@ -117,7 +122,13 @@ local function cancel(task, now, reason, list)
   history(task, now, 'cancelled', owner, reason)
   if state == 'open' then notice(list, 'cancelled', task, owner, redis.call('HGET', key, 'n')) end
 end
-""".replace("CAUSED_TTL", str(CAUSED_TTL_S)).replace("DONE_TTL", str(DONE_TTL_S))
+local function per_account(key)
+  redis.call('EXPIRE', key, ACCOUNT_TTL)
+end
+""".replace("CAUSED_TTL", str(CAUSED_TTL_S))
+    .replace("DONE_TTL", str(DONE_TTL_S))
+    .replace("ACCOUNT_TTL", str(ACCOUNT_TTL_S))
+)
 
 # ARGV: P, task, queue, country, due, now, spec, account, submission, list
 _OPEN = """
@@ -132,6 +143,9 @@ if redis.call('EXISTS', key) == 0 then
   local previous = redis.call('GET', slot)
   if previous and previous ~= task then cancel(previous, now, 'superseded by ' .. task, list) end
   redis.call('SET', slot, task)
+  per_account(slot)
+  redis.call('SADD', P .. 'tasks_of_account:' .. account, task)
+  per_account(P .. 'tasks_of_account:' .. account)
   redis.call('HSET', key, 'queue', queue, 'country', country, 'due', due, 'spec', spec,
              'account', account, 'submission', submission, 'state', 'waiting', 'n', 0,
              'created_at', now)
@@ -155,6 +169,33 @@ if task then cancel(task, ARGV[4], ARGV[5], ARGV[6]) end
 return task
 """
 
+# ARGV: P, account, now, reason, list. Cancels the account's tasks and blanks what they show
+# (the application, findings, fields): the hashes keep ids and history until they expire.
+_ERASE = """
+local account, now, reason, list = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local index = P .. 'tasks_of_account:' .. account
+local tasks = redis.call('SMEMBERS', index)
+for _, queue in ipairs({'identity', 'compliance'}) do
+  local slot = P .. 'account:' .. account .. ':' .. queue
+  local task = redis.call('GET', slot)
+  if task then table.insert(tasks, task) end
+  redis.call('DEL', slot)
+end
+local blanked = 0
+for _, task in ipairs(tasks) do
+  local key = P .. 'task:' .. task
+  if redis.call('EXISTS', key) == 1 then
+    cancel(task, now, reason, list)
+    if redis.call('HGET', key, 'spec') ~= '' then
+      redis.call('HSET', key, 'spec', '')
+      blanked = blanked + 1
+    end
+  end
+end
+redis.call('DEL', index, P .. 'latest:' .. account, P .. 'superseded:' .. account)
+return blanked
+"""
+
 # ARGV: P, account, submission, submitted_at, now, list. The newest submission wins; the
 # tasks of every older one are cancelled, and an older one arriving late never gets a task.
 _SUBMITTED = """
@@ -164,10 +205,15 @@ local latest = redis.call('HMGET', latest_key, 'submission', 'at')
 if latest[1] == submission then return 0 end
 if latest[1] and tonumber(latest[2]) > tonumber(at) then
   redis.call('SADD', P .. 'superseded:' .. account, submission)
+  per_account(P .. 'superseded:' .. account)
   return 0
 end
-if latest[1] then redis.call('SADD', P .. 'superseded:' .. account, latest[1]) end
+if latest[1] then
+  redis.call('SADD', P .. 'superseded:' .. account, latest[1])
+  per_account(P .. 'superseded:' .. account)
+end
 redis.call('HSET', latest_key, 'submission', submission, 'at', at)
+per_account(latest_key)
 local cancelled = 0
 for _, queue in ipairs({'identity', 'compliance'}) do
   local task = redis.call('GET', P .. 'account:' .. account .. ':' .. queue)
@@ -318,9 +364,12 @@ class TaskRecord:
     reviewer_id: str
     due: float
     assigned_at: float | None
-    spec: str
+    spec: str  # "" once the account was erased
     breached: bool
     history: tuple[HistoryEntry, ...]
+    account_id: str = ""
+    submission_id: str = ""
+    assignment: int = 0  # how many times it was given out
 
 
 @dataclass(frozen=True)
@@ -339,6 +388,7 @@ class Ledger:
             for name, body in {
                 "open": _OPEN,
                 "cancel_account": _CANCEL_ACCOUNT,
+                "erase": _ERASE,
                 "submitted": _SUBMITTED,
                 "drain": _DRAIN,
                 "decide": _DECIDE,
@@ -431,6 +481,11 @@ class Ledger:
     ) -> None:
         self._run("cancel_account", account_id, queue.value, now, reason, _caused(cause))
 
+    def erase_account(self, account_id: str, now: float, cause: str) -> int:
+        """Cancel the account's tasks and blank what they show; returns how many were blanked.
+        The cancellations are notices of `cause`, like any other change."""
+        return int(self._run("erase", account_id, now, "account erased", _caused(cause)))
+
     def drain(self, now: float, cause: str | None = None, limit: int = 1000) -> int:
         """Give backlog tasks (earliest due first) to whoever has capacity now."""
         return int(self._run("drain", now, limit, _caused(cause) if cause else "outbox"))
@@ -464,6 +519,15 @@ class Ledger:
             breaches_total=int(_text(self._client.get(f"{self._prefix}breaches") or 0)),
         )
 
+    def open_task_ids(self, limit: int = 100_000) -> list[str]:
+        """Tasks a reviewer holds now, the longest held first."""
+        return [_text(t) for t in self._client.zrange(f"{self._prefix}open", 0, limit - 1)]
+
+    def account_tasks(self, account_id: str) -> set[str]:
+        """Tasks the account had in the last 400 days (empty once it was erased)."""
+        key = f"{self._prefix}tasks_of_account:{account_id}"
+        return {_text(t) for t in self._client.smembers(key)}
+
     def backlog(self) -> list[str]:
         return [_text(t) for t in self._client.zrange(f"{self._prefix}backlog", 0, -1)]
 
@@ -486,6 +550,9 @@ class Ledger:
             spec=fields["spec"],
             breached=fields.get("breached") == "1",
             history=tuple(entries),
+            account_id=fields.get("account", ""),
+            submission_id=fields.get("submission", ""),
+            assignment=int(fields.get("n", 0)),
         )
 
     # --- notices

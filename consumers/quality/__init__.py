@@ -25,7 +25,13 @@ from pipeline.settings import QualityThresholds
 from pipeline.stage import Context
 from schemas import Envelope
 from schemas.enums import QualityCode, Side
-from schemas.events import QualityChecked, QualityFinding, SideMeasurements, SubmissionReceived
+from schemas.events import (
+    AccountErasureRequested,
+    QualityChecked,
+    QualityFinding,
+    SideMeasurements,
+    SubmissionReceived,
+)
 
 __all__ = ["SideReport", "check_image", "handle", "same_picture"]
 
@@ -39,7 +45,11 @@ class SideReport:
     phash: int | None = None
 
 
-def handle(event: SubmissionReceived, ctx: Context) -> list[QualityChecked]:
+def handle(
+    event: SubmissionReceived | AccountErasureRequested, ctx: Context
+) -> list[QualityChecked]:
+    if isinstance(event, AccountErasureRequested):
+        return []  # read only so the erasure gate marks the account before any later record
     limits = ctx.settings.quality
     reports: dict[Side, SideReport] = {}
     all_findings: list[QualityFinding] = []

@@ -237,9 +237,7 @@ def create_app(state: ConsoleState) -> Starlette:
             task=task,
             due=due_text(task, now),
             overdue=task.due_at < now,
-            sides=[
-                _side_view(task, doc.side, state.documents) for doc in task.application.documents
-            ],
+            sides=[_side_view(task, doc.side, state.documents) for doc in task.details.documents],
             reasons=REASONS,
             decisions=list(Decision),
             error=request.query_params.get("error", ""),
@@ -254,7 +252,7 @@ def create_app(state: ConsoleState) -> Starlette:
             side = Side(request.path_params["side"])
         except ValueError:
             return Response(status_code=404, headers=SECURITY_HEADERS)
-        ref = task.application.document(side) if task else None
+        ref = task.details.document(side) if task else None
         if ref is None:
             return Response(status_code=404, headers=SECURITY_HEADERS)
         try:
@@ -355,7 +353,7 @@ def _side_view(task: ReviewTask, side: Side, documents: DocumentStore) -> SideVi
 
 def _image_size(task: ReviewTask, side: Side, documents: DocumentStore) -> tuple[int, int]:
     """Read from the image header when quality did not measure it."""
-    ref = task.application.document(side)
+    ref = task.details.document(side)
     if ref is None:
         return 1000, 700
     try:

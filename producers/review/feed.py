@@ -1,7 +1,10 @@
-"""Reads the task and decision topics from the beginning and keeps following them.
+"""Follows the task and decision topics from now on, on top of a snapshot of the open tasks.
 
-No consumer group: every reviewer tool rebuilds its inbox from the topics, so it needs no state
-of its own and a restart picks up exactly where the topics are.
+No consumer group and no replay of the topics' history (so they can be kept for days, not for
+as long as a task may stay open): the feed first fixes its position at the end of the task
+topic, then adds the snapshot (the ledger's open tasks), so every change after the snapshot
+arrives from the topic and none falls in between. Decisions are read from a short look-back,
+so a decision the assign stage has not applied yet still hides its task after a restart.
 """
 
 from __future__ import annotations
@@ -9,21 +12,33 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterable
 
 from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 
 from pipeline.kafka_runtime import consumer_config
 from pipeline.settings import Settings
 from producers.review.inbox import Inbox
-from schemas import UndecodableEvent, catalog, decode_event
+from schemas import Envelope, UndecodableEvent, catalog, decode_event
 
 log = logging.getLogger(__name__)
 
 TOPICS = (catalog.REVIEW_TASKS.name, catalog.REVIEW_DECISIONS.name)
 
 
+def _nothing() -> Iterable[Envelope]:
+    return ()
+
+
 class TaskFeed:
-    def __init__(self, settings: Settings, inbox: Inbox) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        inbox: Inbox,
+        snapshot: Callable[[], Iterable[Envelope]] = _nothing,
+        decisions_lookback_s: float = 86_400,
+    ) -> None:
         self.inbox = inbox
         self._consumer = KafkaConsumer(**consumer_config(settings, None))
         partitions = []
@@ -34,9 +49,31 @@ class TaskFeed:
                 raise LookupError(f"topic {topic} does not exist (run `kyb topics create`)")
             partitions += [TopicPartition(topic, n) for n in sorted(numbers)]
         self._consumer.assign(partitions)
-        self._consumer.seek_to_beginning(*partitions)
+        self._start_positions(partitions, decisions_lookback_s)
         self._partitions = partitions
         self._stopping = threading.Event()
+        inbox.add_all(snapshot())
+
+    def _start_positions(self, partitions: list[TopicPartition], lookback_s: float) -> None:
+        """Tasks from the end, decisions from `lookback_s` ago; fixed before the snapshot."""
+        tasks = [tp for tp in partitions if tp.topic == catalog.REVIEW_TASKS.name]
+        decisions = [tp for tp in partitions if tp.topic == catalog.REVIEW_DECISIONS.name]
+        self._consumer.seek_to_end(*tasks)
+        since_ms = int((time.time() - lookback_s) * 1000)
+        try:
+            found = self._consumer.offsets_for_times({tp: since_ms for tp in decisions}) or {}
+        except KafkaError:  # a broker without timestamp lookup: the whole (short) topic
+            found = {}
+        for tp in decisions:
+            at = found.get(tp)
+            if at is not None:
+                self._consumer.seek(tp, at.offset)
+            elif tp in found:  # nothing that recent
+                self._consumer.seek_to_end(tp)
+            else:
+                self._consumer.seek_to_beginning(tp)
+        for tp in partitions:
+            self._consumer.position(tp)  # resolves the seeks now, not at the first poll
 
     def poll(self, timeout_ms: int = 200) -> int:
         """Feed what has arrived to the inbox; returns how many records were read."""

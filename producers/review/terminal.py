@@ -60,7 +60,7 @@ def due_text(task: ReviewTask, now: datetime) -> str:
 
 
 def render(task: ReviewTask, console: Console, now: datetime) -> None:
-    app = task.application
+    app = task.details
     console.print(
         Panel.fit(
             f"[bold]{task.queue.value} review[/] {safe(task.task_id)}  ·  {due_text(task, now)} "

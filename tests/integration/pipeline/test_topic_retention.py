@@ -44,3 +44,9 @@ def test_topics_are_created_with_their_retention(
     assert retention[catalog.STATUS.name] == str(400 * 86_400_000)
     assert retention[catalog.METRICS.name] == str(7 * 86_400_000)
     assert kafka_runtime.create_topics(settings) == []  # idempotent
+
+
+def test_the_review_topics_are_short_lived_because_tools_start_from_the_ledger() -> None:
+    lookback_days = Settings().review_decisions_lookback_s / 86_400
+    assert catalog.REVIEW_DECISIONS.retention_days >= 2 * lookback_days
+    assert catalog.REVIEW_TASKS.retention_days <= 7

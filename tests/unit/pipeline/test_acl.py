@@ -18,7 +18,8 @@ def writers(topic: str) -> set[str]:
 def test_only_verdict_can_ask_for_mail_and_only_the_reviewers_tools_can_decide() -> None:
     assert writers(catalog.NOTIFICATIONS.name) == {"kyb-verdict"}
     assert writers(catalog.REVIEW_DECISIONS.name) == {"kyb-reviewers"}
-    assert writers(catalog.SUBMISSIONS.name) == {"kyb-portal"}
+    # the portal, and people on call asking for an erasure (`kyb erase`)
+    assert writers(catalog.SUBMISSIONS.name) == {"kyb-portal", "kyb-operator"}
     assert writers(catalog.STATUS.name) == {"kyb-verdict"}
 
 

@@ -9,7 +9,7 @@ import yaml
 
 from pipeline import deploy
 from pipeline.topology import STAGES
-from schemas import TOPICS_BY_NAME
+from schemas import TOPICS, TOPICS_BY_NAME
 
 DEPLOY = Path(__file__).parents[3] / "deploy"
 
@@ -113,3 +113,13 @@ def test_each_deployment_signs_in_to_kafka_as_a_principal_with_a_kafka_user() ->
                 principals.add(principal)
     assert principals <= set(users)
     assert {f"kyb-{stage.name}" for stage in STAGES} <= principals
+
+
+def test_kubernetes_topics_carry_the_catalog_retention() -> None:
+    docs = list(yaml.safe_load_all((DEPLOY / "k8s" / "kafka-topics.yaml").read_text()))
+    by_name = {doc["spec"]["topicName"]: doc["spec"] for doc in docs}
+    assert set(by_name) == {topic.name for topic in TOPICS}
+    for topic in TOPICS:
+        assert by_name[topic.name]["config"]["retention.ms"] == str(topic.retention_ms)
+        assert by_name[topic.name]["partitions"] == topic.partitions
+    assert int(by_name["kyb.review.tasks"]["config"]["retention.ms"]) < 30 * 86_400_000

@@ -157,3 +157,35 @@ def test_read_of_a_fifo_swapped_in_after_the_check_does_not_hang(
     monkeypatch.setattr(store, "resolve", lambda uri: checked)
     with pytest.raises(DocumentRefused, match="regular"):
         store.read(ref(root / "front.jpg", b"front-bytes"))
+
+
+def test_erase_deletes_under_the_roots_only(root: Path, tmp_path: Path) -> None:
+    store = DocumentStore([root], max_bytes=1000)
+    assert store.erase(ref(root / "front.jpg", b"front-bytes")) is True
+    assert not (root / "front.jpg").exists()
+    assert store.erase(ref(root / "front.jpg", b"front-bytes")) is False  # already gone
+    outside = tmp_path / "outside.txt"
+    assert store.erase(ref(outside, b"secret")) is False
+    (root / "link.jpg").symlink_to(outside)
+    assert store.erase(ref(root / "link.jpg", b"secret")) is False
+    assert outside.read_bytes() == b"secret"
+
+
+def test_erase_submission_removes_its_folder_and_nothing_above_or_beside(
+    root: Path, tmp_path: Path
+) -> None:
+    store = DocumentStore([root], max_bytes=1000)
+    (root / "sub-1" / "nested").mkdir(parents=True)
+    (root / "sub-1" / "front.jpg").write_bytes(b"a")
+    (root / "sub-1" / "nested" / "back.png").write_bytes(b"b")
+    (root / "sub-2").mkdir()
+    (root / "sub-2" / "front.jpg").write_bytes(b"c")
+    assert store.erase_submission("sub-1") == 2
+    assert not (root / "sub-1").exists()
+    assert (root / "sub-2" / "front.jpg").exists()
+    for hostile in ("..", ".", "", "../docs"):
+        assert store.erase_submission(hostile) == 0
+    (root / "sub-3").symlink_to(tmp_path)  # a folder that is a link leads out: left alone
+    assert store.erase_submission("sub-3") == 0
+    assert (tmp_path / "outside.txt").exists()
+    assert root.exists()

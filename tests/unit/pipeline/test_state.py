@@ -61,3 +61,13 @@ def test_redis_keys_carry_the_prefix(redis_store: RedisStateStore) -> None:
     redis_store.set("k", "v")
     assert redis_store.client.get(redis_store.prefix + "k") == "v"
     assert redis_store.ping()
+
+
+def test_an_update_with_a_ttl_expires_and_each_write_renews_it(store: StateStore) -> None:
+    assert isinstance(store, RedisStateStore)
+    update_json(store, "doc", lambda old: ({"n": 1}, None), ttl_s=100)
+    assert 0 < store.client.ttl(store.key("doc")) <= 100
+    update_json(store, "doc", lambda old: ({"n": old["n"] + 1}, None), ttl_s=5000)
+    assert 100 < store.client.ttl(store.key("doc")) <= 5000
+    update_json(store, "plain", lambda old: ({"n": 1}, None))
+    assert store.client.ttl(store.key("plain")) == -1  # no ttl asked for: none set

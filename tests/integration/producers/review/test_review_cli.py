@@ -1,12 +1,14 @@
 """`kyb review` as a subprocess against the real broker and Redis: decide from the terminal,
-restart, and see only what is still open. The reviewer signs in with their roster token (the
-first line of stdin here): naming a reviewer is not enough, since reviewer ids are public on
-`kyb.review.tasks`."""
+restart, and see only what is still open. The open tasks come from the ledger (the topics are
+not replayed), and a decision the assign stage has not applied yet still hides its task. The
+reviewer signs in with their roster token (the first line of stdin here): naming a reviewer is
+not enough, since reviewer ids are public on `kyb.review.tasks`."""
 
 from __future__ import annotations
 
 import os
 import subprocess
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -15,8 +17,8 @@ import redis
 from consumers.assign.ledger import Ledger
 from pipeline.publishing import KafkaPublisher
 from pipeline.settings import Settings
-from schemas.enums import Decision, ReasonCode
-from tests.helpers import kyb_command, read_topic, review_task, roster, submission
+from schemas.enums import Decision, ReasonCode, ReviewQueue
+from tests.helpers import kyb_command, open_in_ledger, read_topic, roster, submission
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +33,11 @@ def env(kafka_broker: str, redis_url: str, redis_prefix: str) -> dict[str, str]:
     created = subprocess.run(kyb_command("topics", "create"), env=values, capture_output=True)
     assert created.returncode == 0, created.stderr.decode()
     Ledger(redis.Redis.from_url(redis_url), redis_prefix).load(
-        roster(ana={"token": "ana-token"}, bo={"token": "bo-token"}), 0
+        roster(
+            ana={"token": "ana-token", "queues": ["identity"]},
+            bo={"token": "bo-token", "queues": ["compliance"]},
+        ),
+        0,
     )
     return values
 
@@ -49,19 +55,23 @@ def review(env: dict[str, str], token: str, answers: str) -> subprocess.Complete
 
 def test_decide_in_the_terminal_and_pick_up_after_a_restart(env: dict[str, str]) -> None:
     settings = Settings(bootstrap_servers=env["KYB_BOOTSTRAP_SERVERS"])
-    first = review_task(submission(), "ana", due_at=datetime(2026, 12, 1, tzinfo=UTC))
-    second = review_task(submission(), "ana", due_at=datetime(2026, 12, 2, tzinfo=UTC))
-    theirs = review_task(submission(), "bo")
-    publisher = KafkaPublisher(settings)
-    for task in (second, theirs, first):
-        publisher.publish(task)
-    publisher.flush()
+    ledger = Ledger(redis.Redis.from_url(env["KYB_REDIS_URL"]), env["KYB_KEY_PREFIX"])
+    identity, compliance = ReviewQueue.IDENTITY, ReviewQueue.COMPLIANCE
+    due = datetime(2026, 12, 1, tzinfo=UTC)
+    second = open_in_ledger(ledger, submission("acct-2"), identity, due.replace(day=2))
+    theirs = open_in_ledger(ledger, submission("acct-3"), compliance, due)
+    first = open_in_ledger(ledger, submission("acct-1"), identity, due)
+    assert (first.reviewer_id, second.reviewer_id, theirs.reviewer_id) == ("ana", "ana", "bo")
+    old = KafkaPublisher(settings)  # an old record on the topic is history, not the inbox
+    old.publish(first.model_copy(update={"task_id": "old.identity", "event_id": uuid.uuid4()}))
+    old.flush()
 
     run = review(env, "ana-token", "a\n1\nall consistent\nq\n")
     assert run.returncode == 0, run.stderr
     assert "2 open task(s)" in run.stdout
     assert f"approve sent for {first.task_id}" in run.stdout
     assert theirs.task_id not in run.stdout
+    assert "old.identity" not in run.stdout
 
     run = review(env, "ana-token", "r\n2, 3\nname and number differ\n")  # a restart
     assert run.returncode == 0, run.stderr
@@ -69,7 +79,8 @@ def test_decide_in_the_terminal_and_pick_up_after_a_restart(env: dict[str, str])
     assert f"reject sent for {second.task_id}" in run.stdout
     assert "No open tasks for ana." in run.stdout
 
-    sent = read_topic(settings, "kyb.review.decisions", want=2)
+    # two accounts, two partitions: no order between them
+    sent = sorted(read_topic(settings, "kyb.review.decisions", want=2), key=lambda d: d.decision)
     assert [(d.task_id, d.reviewer_id, d.decision) for d in sent] == [
         (first.task_id, "ana", Decision.APPROVE),
         (second.task_id, "ana", Decision.REJECT),

@@ -5,6 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+import pytest
+from pydantic import ValidationError
+
 from producers.review.inbox import Inbox
 from schemas.enums import Decision, ReasonCode, TaskAction
 from schemas.events import ReviewDecision
@@ -63,3 +66,15 @@ def test_marking_decided_hides_a_task_before_the_topic_says_so() -> None:
     inbox.mark_decided(task.task_id, "ana")
     assert inbox.open_tasks("ana") == []
     assert uuid.UUID(str(task.event_id))
+
+
+def test_a_cancellation_after_an_erasure_carries_no_application_and_hides_the_task() -> None:
+    sub = submission()
+    inbox = Inbox()
+    inbox.add(review_task(sub, "ana"))
+    erased = review_task(sub, "ana", action=TaskAction.CANCELLED, application=None)
+    assert erased.application is None
+    inbox.add(erased)
+    assert inbox.open_tasks("ana") == []
+    with pytest.raises(ValidationError, match="application is required"):
+        review_task(sub, "ana", application=None)  # an assignment must show the application

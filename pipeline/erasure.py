@@ -1,0 +1,101 @@
+"""Erasure: once an account is erased, nothing made before that moment reaches a handler again.
+
+`AccountErasureRequested` leaves a marker in the state store (the erasure time, and the
+submissions made after it). `ErasureGate`, middleware around every stage's handler, drops any
+event of a marked account unless it belongs to a submission made after the erasure; a dropped
+submission's document files are deleted on the way. So records still on the topics (retention
+is days to a year) and replays never bring erased data back, whichever stage reads them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from pipeline.processing import HandlerCall
+from pipeline.stage import Context, Stage
+from pipeline.state import StateStore, get_json, update_json
+from schemas import TOPICS, Envelope
+from schemas.events import AccountErasureRequested, ComplianceSelectionChanged, SubmissionReceived
+
+log = logging.getLogger(__name__)
+
+#: The marker outlives every record it must stop: the longest topic retention, plus a day.
+MARKER_TTL_S: Final = int((max(topic.retention_days for topic in TOPICS) + 1) * 86_400)
+ALLOWED_LIMIT: Final = 100  # submissions after the erasure remembered per account
+
+
+def marker_key(account_id: str) -> str:
+    return f"erased:{account_id}"
+
+
+def mark_erased(state: StateStore, account_id: str, at: datetime) -> None:
+    """Record the erasure (idempotent; a later request moves the erasure time forward)."""
+
+    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any], None]:
+        if doc is not None and doc["at"] >= at.timestamp():
+            return doc, None
+        return {"at": at.timestamp(), "allowed": []}, None
+
+    update_json(state, marker_key(account_id), mutate, ttl_s=MARKER_TTL_S)
+
+
+def erased_at(state: StateStore, account_id: str) -> float | None:
+    """When the account was last erased (POSIX seconds), or None."""
+    marker = get_json(state, marker_key(account_id))
+    return None if marker is None else float(marker["at"])
+
+
+def admits(state: StateStore, event: Envelope) -> bool:
+    """May `event` reach a handler? Only if its account was never erased, or it belongs to a
+    submission (or a portal answer) made after the erasure."""
+    marker = get_json(state, marker_key(event.account_id))
+    if marker is None or event.submission_id in marker["allowed"]:
+        return True
+    fresh = isinstance(event, SubmissionReceived | ComplianceSelectionChanged)
+    if not (fresh and event.occurred_at.timestamp() > marker["at"]):
+        return False
+    if isinstance(event, SubmissionReceived):
+        _allow(state, event.account_id, event.submission_id)
+    return True
+
+
+def _allow(state: StateStore, account_id: str, submission_id: str) -> None:
+    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, None]:
+        if doc is None or submission_id in doc["allowed"]:
+            return doc, None
+        allowed = [*doc["allowed"], submission_id][-ALLOWED_LIMIT:]
+        return {"at": doc["at"], "allowed": allowed}, None
+
+    update_json(state, marker_key(account_id), mutate, ttl_s=MARKER_TTL_S)
+
+
+@dataclass
+class ErasureGate:
+    """Middleware: marks erasures, and keeps events of erased data away from the handler."""
+
+    dropped: int = field(default=0, init=False)
+
+    def wrap(self, stage: Stage, call: HandlerCall) -> HandlerCall:
+        def gated(event: Envelope, ctx: Context) -> Sequence[Envelope]:
+            if isinstance(event, AccountErasureRequested):
+                mark_erased(ctx.state, event.account_id, event.occurred_at)
+                return call(event, ctx)
+            if admits(ctx.state, event):
+                return call(event, ctx)
+            self.dropped += 1
+            files = 0
+            if isinstance(event, SubmissionReceived):
+                files = sum(ctx.documents.erase(ref) for ref in event.application.documents)
+            log.info(
+                "stage=%s event_id=%s dropped: its account was erased (%d file(s) deleted)",
+                stage.name,
+                event.event_id,
+                files,
+            )
+            return []
+
+        return gated
