@@ -27,14 +27,14 @@ from _common import peak_rss_mb, summary_ms
 
 from consumers import ocr, quality
 from consumers.assign.ledger import ledger_for
-from pipeline.demo import demo_roster
+from pipeline.app.demo import demo_roster
+from pipeline.app.topology import STAGES
 from pipeline.documents import DocumentStore
 from pipeline.local_runtime import LocalRuntime
 from pipeline.settings import Settings
 from pipeline.stage import Context
 from pipeline.state import memory_state_store
 from pipeline.threads import limit_native_threads
-from pipeline.topology import STAGES
 from pipeline.wiring import build_processor
 from producers.portal import PortalPublisher
 from producers.synthetic import random_spec, write_pair

@@ -29,11 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.structs import OffsetAndMetadata
 
+from pipeline.app.topology import STAGES
 from pipeline.kafka_runtime import KafkaWorker, consumer_config, ensure_topics
 from pipeline.settings import Settings
 from pipeline.stage import Context, Stage
 from pipeline.state import memory_state_store
-from pipeline.topology import STAGES
 from pipeline.wiring import build_processor
 from schemas import Envelope, TopicSpec, encode_event
 from schemas.events import ComplianceSelectionChanged
@@ -179,7 +179,7 @@ def worker_rss(settings: Settings, tmp: Path) -> dict[str, float]:
     rss = {}
     for stage in STAGES:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.cli", "worker", stage.name, "--max-seconds", "8"],
+            [sys.executable, "-m", "pipeline.app.cli", "worker", stage.name, "--max-seconds", "8"],
             env=env | {"KYB_DOCUMENT_ROOTS": json.dumps([str(tmp)])},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -37,7 +37,7 @@ T = TypeVar("T")
 
 def kyb_command(*args: str) -> list[str]:
     """The `kyb` CLI as a subprocess of this interpreter (no reliance on PATH)."""
-    return [sys.executable, "-m", "pipeline.cli", *args]
+    return [sys.executable, "-m", "pipeline.app.cli", *args]
 
 
 def run_kyb(

@@ -31,12 +31,12 @@ from kafka import KafkaConsumer
 
 from consumers.assign.ledger import Ledger
 from consumers.verdict import load_account
+from pipeline.app.topology import STAGES
 from pipeline.documents import DocumentStore
 from pipeline.kafka_runtime import consumer_config
 from pipeline.publishing import KafkaPublisher
 from pipeline.settings import Settings
 from pipeline.state import RedisStateStore
-from pipeline.topology import STAGES
 from producers.decisions import DecisionPublisher, simulated_decision
 from producers.photos import Defect, encode, make_case
 from producers.portal import PortalPublisher

@@ -20,10 +20,10 @@ import pytest
 from kafka import KafkaConsumer
 
 from consumers.assign.roster import hash_token
+from pipeline.app.topology import STAGES
 from pipeline.kafka_runtime import consumer_config
 from pipeline.publishing import KafkaPublisher
 from pipeline.settings import Settings
-from pipeline.topology import STAGES
 from pipeline.wiring import build_documents
 from producers.decisions import DecisionPublisher, simulated_decision
 from producers.portal import PortalPublisher

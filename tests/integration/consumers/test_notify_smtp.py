@@ -13,12 +13,12 @@ import pytest
 
 from consumers import notify
 from consumers.notify_texts import TEXTS
+from pipeline.app.topology import stage_named
 from pipeline.documents import DocumentStore
 from pipeline.processing import Source, StageProcessor
 from pipeline.settings import Settings
 from pipeline.stage import Context
 from pipeline.state import RedisStateStore
-from pipeline.topology import stage_named
 from schemas import encode_event
 from schemas.enums import DeadLetterReason, Locale, NotificationTemplate
 from schemas.events import DeadLetter, NotificationFailed, NotificationRequested, NotificationSent

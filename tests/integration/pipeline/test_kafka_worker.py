@@ -9,10 +9,10 @@ from pathlib import Path
 
 from kafka import KafkaAdminClient, KafkaConsumer
 
+from pipeline.app.topology import stage_named
 from pipeline.kafka_runtime import KafkaWorker, consumer_config, create_topics
 from pipeline.publishing import KafkaPublisher
 from pipeline.settings import Settings
-from pipeline.topology import stage_named
 from pipeline.wiring import build_processor
 from producers.synthetic import random_spec, write_pair
 from schemas import TOPICS, decode_event

@@ -9,11 +9,11 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
+from pipeline.app.topology import stage_named
 from pipeline.kafka_runtime import consumer_config, create_topics
 from pipeline.lag import LagReader
 from pipeline.publishing import KafkaPublisher
 from pipeline.settings import Settings
-from pipeline.topology import stage_named
 from tests.helpers import kyb_command, submission
 
 pytestmark = pytest.mark.integration

@@ -12,11 +12,11 @@ import pytest
 
 from consumers.assign.ledger import ledger_for
 from consumers.verdict import load_account
+from pipeline.app.topology import stage_named
 from pipeline.documents import DocumentStore
 from pipeline.local_runtime import LocalRuntime
 from pipeline.settings import Settings
 from pipeline.state import RedisStateStore
-from pipeline.topology import stage_named
 from pipeline.wiring import build_processor
 from producers.decisions import DecisionPublisher
 from schemas import Envelope

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.app.topology import stage_named
 from pipeline.documents import DocumentStore
 from pipeline.processing import Source
 from pipeline.settings import Settings
 from pipeline.state import memory_state_store
-from pipeline.topology import stage_named
 from pipeline.wiring import build_processor
 from producers.synthetic import random_spec, write_pair
 from schemas import DocumentRef, encode_event

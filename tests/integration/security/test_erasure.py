@@ -14,12 +14,12 @@ import redis
 
 from consumers.assign.ledger import ledger_for
 from consumers.verdict import account_key, load_account
+from pipeline.app.topology import stage_named
 from pipeline.documents import DocumentStore
 from pipeline.erasure import erased_at
 from pipeline.local_runtime import LocalRuntime
 from pipeline.settings import Settings
 from pipeline.state import RedisStateStore
-from pipeline.topology import stage_named
 from pipeline.wiring import build_processor
 from producers.decisions import DecisionPublisher
 from producers.erasure import remaining, request_erasure

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from consumers.assign.ledger import ledger_for
-from pipeline.demo import demo_roster
+from pipeline.app.demo import demo_roster
+from pipeline.app.topology import STAGES
 from pipeline.documents import DocumentStore
 from pipeline.local_runtime import LocalRuntime
 from pipeline.settings import Settings
 from pipeline.state import memory_state_store
-from pipeline.topology import STAGES
 from pipeline.wiring import build_processor
 from producers.decisions import SIMULATED_REVIEWER
 from producers.portal import PortalPublisher

@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipeline.app.topology import STAGES
 from pipeline.documents import DocumentStore
 from pipeline.processing import Source, StageProcessor
 from pipeline.settings import Settings
 from pipeline.state import memory_state_store
-from pipeline.topology import STAGES
 from pipeline.wiring import build_processor
 from schemas import decode_event, encode_event
 from schemas.enums import Side

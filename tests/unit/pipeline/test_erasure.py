@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
 
+from pipeline.app.topology import stage_named
 from pipeline.documents import DocumentStore
 from pipeline.erasure import MARKER_TTL_S, ErasureGate, admits, erased_at, mark_erased
 from pipeline.settings import Settings
 from pipeline.stage import Context
 from pipeline.state import memory_state_store
-from pipeline.topology import stage_named
 from schemas import TOPICS, Envelope
 from schemas.enums import Side
 from schemas.events import (

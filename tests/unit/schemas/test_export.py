@@ -5,7 +5,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from pipeline.app.cli import app
 from schemas import EVENT_TYPES, TOPICS
 
 

@@ -287,7 +287,7 @@ def test_kyb_reviewers_load(
 ) -> None:
     from typer.testing import CliRunner
 
-    from pipeline.cli import app
+    from pipeline.app.cli import app
     from pipeline.settings import get_settings
 
     monkeypatch.setenv("KYB_REDIS_URL", redis_url)

@@ -10,9 +10,9 @@ import pytest
 
 from consumers import assign
 from consumers.assign.ledger import ledger_for
+from pipeline.app.topology import stage_named
 from pipeline.processing import Source, StageProcessor
 from pipeline.stage import Context
-from pipeline.topology import stage_named
 from schemas import encode_event
 from schemas.enums import (
     DeadLetterReason,

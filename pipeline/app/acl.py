@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.topology import STAGES
+from pipeline.app.topology import STAGES
 from schemas import catalog
 
 DASHBOARD_GROUP = "kyb-dashboard"  # the faust app id; its changelog topics start with it

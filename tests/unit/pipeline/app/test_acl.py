@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.acl import grants, kafka_users, markdown_table
-from pipeline.topology import STAGES
+from pipeline.app.acl import grants, kafka_users, markdown_table
+from pipeline.app.topology import STAGES
 from schemas import TOPICS, catalog
 
-README = Path(__file__).parents[3] / "README.md"
+README = Path(__file__).parents[4] / "README.md"
 
 
 def writers(topic: str) -> set[str]:
@@ -46,6 +46,6 @@ def test_every_topic_has_a_writer_and_the_kafka_users_carry_the_same_acls() -> N
 
 def test_readme_shows_the_current_acl_table() -> None:
     assert markdown_table() in README.read_text(), (
-        "paste `python -c 'from pipeline.acl import markdown_table; print(markdown_table())'` "
+        "paste `python -c 'from pipeline.app.acl import markdown_table; print(markdown_table())'` "
         "into README's Security section"
     )

@@ -15,11 +15,11 @@ from typing import Any
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from pipeline.dashboard.guard import guard
-from pipeline.dashboard.prom import BUSINESS, DashboardMetrics
+from pipeline.app.dashboard.guard import guard
+from pipeline.app.dashboard.prom import BUSINESS, DashboardMetrics
+from pipeline.app.topology import STAGES
 from pipeline.kafka_security import faust_credentials
 from pipeline.settings import Settings
-from pipeline.topology import STAGES
 from schemas import UndecodableEvent, catalog, decode_event
 from schemas.enums import StatusTrack
 from schemas.events import ConsumerLag, StageMetric, StatusChanged
@@ -184,4 +184,4 @@ def _decode(raw: bytes) -> Any:
 
 
 def _asset(name: str) -> str:
-    return files("pipeline.dashboard").joinpath(name).read_text(encoding="utf-8")
+    return files("pipeline.app.dashboard").joinpath(name).read_text(encoding="utf-8")

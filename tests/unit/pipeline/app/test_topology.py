@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.topology import STAGES, STAGES_BY_NAME, TopologyError, mermaid, problems, validate
+from pipeline.app.topology import STAGES, STAGES_BY_NAME, TopologyError, mermaid, problems, validate
 from schemas import catalog
 from schemas.events import DeadLetter, QualityChecked
 
-README = Path(__file__).resolve().parents[3] / "README.md"
+README = Path(__file__).resolve().parents[4] / "README.md"
 
 
 def test_declared_topology_is_valid() -> None:

@@ -12,7 +12,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from pipeline.dashboard.prom import BUSINESS
+from pipeline.app.dashboard.prom import BUSINESS
 
 
 def fetch(url: str, token: str | None = None) -> dict[str, Any]:

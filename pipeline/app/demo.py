@@ -18,11 +18,11 @@ from rich.table import Table
 from consumers.assign.ledger import ledger_for
 from consumers.assign.roster import Reviewer, Roster, new_token
 from consumers.verdict import load_account
+from pipeline.app.topology import STAGES, validate
 from pipeline.documents import DocumentStore
 from pipeline.local_runtime import LocalRuntime
 from pipeline.settings import Settings
 from pipeline.state import memory_state_store
-from pipeline.topology import STAGES, validate
 from pipeline.wiring import build_processor
 from producers.decisions import SIMULATED_REVIEWER
 from producers.photos import Defect, encode, make_case

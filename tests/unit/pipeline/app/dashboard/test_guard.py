@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from pipeline.dashboard.guard import presented_token
+from pipeline.app.dashboard.guard import presented_token
 
 
 def basic(user_password: str) -> str:

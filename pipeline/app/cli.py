@@ -12,8 +12,8 @@ import typer
 from rich.console import Console
 
 from pipeline import logs
+from pipeline.app.topology import STAGES, STAGES_BY_NAME, mermaid, stage_named, validate
 from pipeline.settings import get_settings
-from pipeline.topology import STAGES, STAGES_BY_NAME, mermaid, stage_named, validate
 from schemas import TopicSpec
 
 app = typer.Typer(
@@ -47,7 +47,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic certificates.")] = 7,
 ) -> None:
     """Run the whole pipeline locally on synthetic certificates (no servers)."""
-    from pipeline.demo import run
+    from pipeline.app.demo import run
 
     logs.configure("WARNING")
     run(workdir.resolve(), outbox.resolve(), seed)
@@ -396,7 +396,7 @@ def dashboard(
     """Serve the ops dashboard: live charts, Prometheus /metrics (faust-streaming tables)."""
     import faust
 
-    from pipeline.dashboard.app import Dashboard
+    from pipeline.app.dashboard.app import Dashboard
     from pipeline.kafka_runtime import ensure_topics
 
     settings = get_settings()
@@ -414,7 +414,7 @@ def top(
     once: Annotated[bool, typer.Option(help="Print one screen and exit.")] = False,
 ) -> None:
     """The dashboard's numbers live in the terminal."""
-    from pipeline.dashboard.top import run_top
+    from pipeline.app.dashboard.top import run_top
 
     secret = get_settings().dashboard_token  # KYB_DASHBOARD_TOKEN, when the dashboard has one
     code = run_top(url, every, once, Console(), secret.get_secret_value() if secret else None)
@@ -425,7 +425,7 @@ def top(
 @deploy_app.command("render")
 def deploy_render(directory: Annotated[Path, typer.Argument(help="Usually deploy/.")]) -> None:
     """Write docker-compose.yml and k8s/*.yaml, derived from the topology."""
-    from pipeline.deploy import write
+    from pipeline.app.deploy import write
 
     for path in write(directory):
         typer.echo(f"wrote {path}")
@@ -462,7 +462,7 @@ def topics_create() -> None:
 @schema_app.command("export")
 def schema_export(directory: Annotated[Path, typer.Argument(help="Output folder.")]) -> None:
     """Write a JSON Schema per event and an AsyncAPI 3.0 document."""
-    from pipeline.topology import EXTERNAL_READERS, EXTERNAL_WRITERS
+    from pipeline.app.topology import EXTERNAL_READERS, EXTERNAL_WRITERS
     from schemas.catalog import topic_for_type
     from schemas.export import write_export
 
@@ -496,7 +496,7 @@ def inspect(
     No broker and no Redis. Exit status 0 when the checks ran, whatever they found;
     2 when a file cannot be read.
     """
-    from pipeline.inspection import InspectionError, Typed, inspect_files
+    from pipeline.app.inspection import InspectionError, Typed, inspect_files
     from schemas.events import FieldsMatched
 
     typed = None

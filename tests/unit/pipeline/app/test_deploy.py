@@ -7,11 +7,11 @@ from pathlib import Path
 
 import yaml
 
-from pipeline import deploy
-from pipeline.topology import STAGES
+from pipeline.app import deploy
+from pipeline.app.topology import STAGES
 from schemas import TOPICS, TOPICS_BY_NAME
 
-DEPLOY = Path(__file__).parents[3] / "deploy"
+DEPLOY = Path(__file__).parents[4] / "deploy"
 
 
 def test_committed_files_are_what_the_topology_renders() -> None:

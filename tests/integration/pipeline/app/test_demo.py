@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from pipeline import demo
+from pipeline.app import demo
 
 
 def test_demo_reaches_the_expected_outcome_for_every_scenario(tmp_path: Path) -> None:
