@@ -27,6 +27,7 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from importlib.resources import files
 from typing import Any, Final
 
 import redis
@@ -36,277 +37,25 @@ from consumers.assign.roster import ANY_COUNTRY, Reviewer, Roster
 from pipeline.state import StateStore
 from schemas.enums import ReviewQueue, TaskAction
 
-CAUSED_TTL_S: Final = 14 * 24 * 3600
-DONE_TTL_S: Final = 30 * 24 * 3600  # decided/cancelled tasks are kept this long for replays
-ACCOUNT_TTL_S: Final = 400 * 24 * 3600  # per-account ids (latest submission, task slots)
-
-_LIB = (
-    """
-local P = ARGV[1]
-local function notice(list, action, task, reviewer, n)
-  if list ~= '' then
-    redis.call('RPUSH', P .. list, action .. '|' .. task .. '|' .. reviewer .. '|' .. n)
-    if list ~= 'outbox' then redis.call('EXPIRE', P .. list, CAUSED_TTL) end
-  end
-end
-local function history(task, now, action, reviewer, reason)
-  redis.call('RPUSH', P .. 'history:' .. task,
-             now .. '|' .. action .. '|' .. (reviewer or '') .. '|' .. (reason or ''))
-end
-local function has(csv, item)
-  return string.find(',' .. (csv or '') .. ',', ',' .. item .. ',', 1, true) ~= nil
-end
--- least-loaded eligible reviewer; ties: least recently assigned, then id
-local function pick(queue, country, exclude)
-  local best, best_open, best_last = nil, nil, nil
-  for _, id in ipairs(redis.call('SMEMBERS', P .. 'reviewers')) do
-    local r = redis.call('HMGET', P .. 'reviewer:' .. id,
-                         'active', 'queues', 'countries', 'max_open', 'open', 'last')
-    local open, max_open = tonumber(r[5] or '0'), tonumber(r[4] or '0')
-    local last = tonumber(r[6] or '0')
-    if id ~= exclude and r[1] == '1' and has(r[2], queue)
-       and (has(r[3], '*') or has(r[3], country)) and open < max_open then
-      local better = best == nil or open < best_open
-      if not better and open == best_open then
-        better = last < best_last or (last == best_last and id < best)
-      end
-      if better then best, best_open, best_last = id, open, last end
-    end
-  end
-  return best
-end
-local function give(task, reviewer, now, reason, list)
-  local key = P .. 'task:' .. task
-  redis.call('HINCRBY', P .. 'reviewer:' .. reviewer, 'open', 1)
-  redis.call('HSET', P .. 'reviewer:' .. reviewer, 'last', now)
-  local n = redis.call('HINCRBY', key, 'n', 1)
-  redis.call('HSET', key, 'state', 'open', 'reviewer', reviewer, 'assigned_at', now)
-  redis.call('SADD', P .. 'tasks_of:' .. reviewer, task)
-  redis.call('ZADD', P .. 'open', now, task)
-  redis.call('ZREM', P .. 'backlog', task)
-  history(task, now, 'assigned', reviewer, reason)
-  notice(list, 'assigned', task, reviewer, n)
-end
--- frees the owner's slot; the task keeps its hash
-local function take_back(task)
-  local key = P .. 'task:' .. task
-  local owner = redis.call('HGET', key, 'reviewer')
-  if owner and owner ~= '' and redis.call('HGET', key, 'state') == 'open' then
-    redis.call('HINCRBY', P .. 'reviewer:' .. owner, 'open', -1)
-    redis.call('SREM', P .. 'tasks_of:' .. owner, task)
-  end
-  redis.call('ZREM', P .. 'open', task)
-  return owner
-end
-local function requeue(task, now, reason, list)
-  local key = P .. 'task:' .. task
-  local owner = take_back(task)
-  redis.call('HSET', key, 'state', 'waiting', 'reviewer', '')
-  redis.call('ZADD', P .. 'backlog', redis.call('HGET', key, 'due'), task)
-  history(task, now, 'unassigned', owner, reason)
-  notice(list, 'unassigned', task, owner or '', redis.call('HGET', key, 'n'))
-end
-local function finish(task, state)
-  redis.call('HSET', P .. 'task:' .. task, 'state', state)
-  redis.call('ZREM', P .. 'backlog', task)
-  redis.call('ZREM', P .. 'pending_due', task)
-  redis.call('EXPIRE', P .. 'task:' .. task, DONE_TTL)
-  redis.call('EXPIRE', P .. 'history:' .. task, DONE_TTL)
-end
-local function cancel(task, now, reason, list)
-  local key = P .. 'task:' .. task
-  local state = redis.call('HGET', key, 'state')
-  if state ~= 'open' and state ~= 'waiting' then return end
-  local owner = take_back(task)
-  finish(task, 'cancelled')
-  history(task, now, 'cancelled', owner, reason)
-  if state == 'open' then notice(list, 'cancelled', task, owner, redis.call('HGET', key, 'n')) end
-end
-local function per_account(key)
-  redis.call('EXPIRE', key, ACCOUNT_TTL)
-end
-""".replace("CAUSED_TTL", str(CAUSED_TTL_S))
-    .replace("DONE_TTL", str(DONE_TTL_S))
-    .replace("ACCOUNT_TTL", str(ACCOUNT_TTL_S))
+_SCRIPT_NAMES: Final = (
+    "open",
+    "cancel_account",
+    "erase",
+    "submitted",
+    "drain",
+    "decide",
+    "reassign_idle",
+    "sla",
+    "retire",
 )
 
-# ARGV: P, task, queue, country, due, now, spec, account, submission, list
-_OPEN = """
-local task, queue, country, due, now, spec, account, submission, list =
-  ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
-local key = P .. 'task:' .. task
-if redis.call('EXISTS', key) == 0 then
-  if redis.call('SISMEMBER', P .. 'superseded:' .. account, submission) == 1 then
-    return 'superseded'
-  end
-  local slot = P .. 'account:' .. account .. ':' .. queue
-  local previous = redis.call('GET', slot)
-  if previous and previous ~= task then cancel(previous, now, 'superseded by ' .. task, list) end
-  redis.call('SET', slot, task)
-  per_account(slot)
-  redis.call('SADD', P .. 'tasks_of_account:' .. account, task)
-  per_account(P .. 'tasks_of_account:' .. account)
-  redis.call('HSET', key, 'queue', queue, 'country', country, 'due', due, 'spec', spec,
-             'account', account, 'submission', submission, 'state', 'waiting', 'n', 0,
-             'created_at', now)
-  redis.call('ZADD', P .. 'pending_due', due, task)
-  history(task, now, 'created', '', '')
-  local reviewer = pick(queue, country, nil)
-  if reviewer then give(task, reviewer, now, 'new', list)
-  else
-    redis.call('ZADD', P .. 'backlog', due, task)
-    history(task, now, 'waiting', '', 'no eligible reviewer with capacity')
-  end
-end
-return redis.call('HGET', key, 'state')
-"""
 
-# ARGV: P, account, queue, now, reason, list
-_CANCEL_ACCOUNT = """
-local slot = P .. 'account:' .. ARGV[2] .. ':' .. ARGV[3]
-local task = redis.call('GET', slot)
-if task then cancel(task, ARGV[4], ARGV[5], ARGV[6]) end
-return task
-"""
+def _lua(name: str) -> str:
+    return (files("consumers.assign") / "lua" / f"{name}.lua").read_text(encoding="utf-8")
 
-# ARGV: P, account, now, reason, list. Cancels the account's tasks and blanks what they show
-# (the application, findings, fields): the hashes keep ids and history until they expire.
-_ERASE = """
-local account, now, reason, list = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local index = P .. 'tasks_of_account:' .. account
-local tasks = redis.call('SMEMBERS', index)
-for _, queue in ipairs({'identity', 'compliance'}) do
-  local slot = P .. 'account:' .. account .. ':' .. queue
-  local task = redis.call('GET', slot)
-  if task then table.insert(tasks, task) end
-  redis.call('DEL', slot)
-end
-local blanked = 0
-for _, task in ipairs(tasks) do
-  local key = P .. 'task:' .. task
-  if redis.call('EXISTS', key) == 1 then
-    cancel(task, now, reason, list)
-    if redis.call('HGET', key, 'spec') ~= '' then
-      redis.call('HSET', key, 'spec', '')
-      blanked = blanked + 1
-    end
-  end
-end
-redis.call('DEL', index, P .. 'latest:' .. account, P .. 'superseded:' .. account)
-return blanked
-"""
 
-# ARGV: P, account, submission, submitted_at, now, list. The newest submission wins; the
-# tasks of every older one are cancelled, and an older one arriving late never gets a task.
-_SUBMITTED = """
-local account, submission, at, now, list = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local latest_key = P .. 'latest:' .. account
-local latest = redis.call('HMGET', latest_key, 'submission', 'at')
-if latest[1] == submission then return 0 end
-if latest[1] and tonumber(latest[2]) > tonumber(at) then
-  redis.call('SADD', P .. 'superseded:' .. account, submission)
-  per_account(P .. 'superseded:' .. account)
-  return 0
-end
-if latest[1] then
-  redis.call('SADD', P .. 'superseded:' .. account, latest[1])
-  per_account(P .. 'superseded:' .. account)
-end
-redis.call('HSET', latest_key, 'submission', submission, 'at', at)
-per_account(latest_key)
-local cancelled = 0
-for _, queue in ipairs({'identity', 'compliance'}) do
-  local task = redis.call('GET', P .. 'account:' .. account .. ':' .. queue)
-  if task and redis.call('HGET', P .. 'task:' .. task, 'submission') ~= submission then
-    cancel(task, now, 'superseded by a newer submission', list)
-    cancelled = cancelled + 1
-  end
-end
-return cancelled
-"""
-
-# ARGV: P, now, limit, list
-_DRAIN = """
-local now, limit, list = ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local given = 0
-for _, task in ipairs(redis.call('ZRANGE', P .. 'backlog', 0, limit - 1)) do
-  local t = redis.call('HMGET', P .. 'task:' .. task, 'queue', 'country')
-  local reviewer = pick(t[1], t[2], nil)
-  if reviewer then
-    give(task, reviewer, now, 'capacity freed', list)
-    given = given + 1
-  end
-end
-return given
-"""
-
-# ARGV: P, task, reviewer, event, account, queue, now
-_DECIDE = """
-local task, reviewer, event, account, queue, now =
-  ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local key = P .. 'task:' .. task
-local t = redis.call('HMGET', key, 'state', 'reviewer', 'decision_event', 'account', 'queue', 'due')
-if not t[1] then return 'unknown_task' end
-if t[3] == event then return 'replay' end
-if t[4] ~= account or t[5] ~= queue then return 'unknown_task' end
-if redis.call('SISMEMBER', P .. 'reviewers', reviewer) == 0 then return 'unknown_reviewer' end
-if t[2] ~= reviewer then return 'not_assigned' end
-if t[1] == 'cancelled' then return 'cancelled' end
-if t[1] == 'decided' then return 'already_decided' end
-if t[1] ~= 'open' then return 'not_assigned' end
-take_back(task)
-redis.call('HSET', key, 'decision_event', event, 'decided_at', now)
-if tonumber(now) > tonumber(t[6]) and redis.call('HGET', key, 'breached') ~= '1' then
-  redis.call('HSET', key, 'breached', '1')
-  redis.call('INCR', P .. 'breaches')
-end
-finish(task, 'decided')
-history(task, now, 'decided', reviewer, '')
-return 'accepted'
-"""
-
-# ARGV: P, now, idle_s, limit; reassigns to someone else, or restarts the idle clock
-_REASSIGN_IDLE = """
-local now, idle, limit = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local moved = 0
-for _, task in ipairs(redis.call('ZRANGEBYSCORE', P .. 'open', '-inf', now - idle,
-                                 'LIMIT', 0, limit)) do
-  local t = redis.call('HMGET', P .. 'task:' .. task, 'queue', 'country', 'reviewer')
-  local other = pick(t[1], t[2], t[3])
-  if other then
-    take_back(task)
-    history(task, now, 'unassigned', t[3], 'idle')
-    give(task, other, now, 'reassigned: ' .. t[3] .. ' idle', 'outbox')
-    moved = moved + 1
-  else
-    redis.call('ZADD', P .. 'open', now, task)
-    history(task, now, 'kept', t[3], 'idle, but no other eligible reviewer')
-  end
-end
-return moved
-"""
-
-# ARGV: P, now, limit
-_SLA = """
-local now, limit = ARGV[2], tonumber(ARGV[3])
-local late = redis.call('ZRANGEBYSCORE', P .. 'pending_due', '-inf', '(' .. now, 'LIMIT', 0, limit)
-for _, task in ipairs(late) do
-  redis.call('HSET', P .. 'task:' .. task, 'breached', '1')
-  redis.call('ZREM', P .. 'pending_due', task)
-  history(task, now, 'sla_breached', '', 'past due')
-end
-redis.call('INCRBY', P .. 'breaches', #late)
-return #late
-"""
-
-# ARGV: P, reviewer, now, reason, remove ('1' drops them from the roster)
-_RETIRE = """
-local reviewer, now, reason = ARGV[2], ARGV[3], ARGV[4]
-local tasks = redis.call('SMEMBERS', P .. 'tasks_of:' .. reviewer)
-for _, task in ipairs(tasks) do requeue(task, now, reason, 'outbox') end
-if ARGV[5] == '1' then redis.call('SREM', P .. 'reviewers', reviewer) end
-return #tasks
-"""
+#: Each script is `lua/lib.lua` (shared helpers, TTLs) followed by its own file; read once.
+_SCRIPTS: Final = {name: _lua("lib") + _lua(name) for name in _SCRIPT_NAMES}
 
 
 class Refusal(StrEnum):
@@ -383,20 +132,7 @@ class Ledger:
     def __init__(self, client: redis.Redis, prefix: str) -> None:
         self._client = client
         self._prefix = f"{prefix}assign:"
-        self._scripts = {
-            name: client.register_script(_LIB + body)
-            for name, body in {
-                "open": _OPEN,
-                "cancel_account": _CANCEL_ACCOUNT,
-                "erase": _ERASE,
-                "submitted": _SUBMITTED,
-                "drain": _DRAIN,
-                "decide": _DECIDE,
-                "reassign_idle": _REASSIGN_IDLE,
-                "sla": _SLA,
-                "retire": _RETIRE,
-            }.items()
-        }
+        self._scripts = {name: client.register_script(text) for name, text in _SCRIPTS.items()}
 
     def _run(self, script: str, *args: str | float) -> Any:
         return self._scripts[script](args=[self._prefix, *args])
