@@ -43,7 +43,7 @@ SUBJECTS = TEXTS[Locale.EN].subjects
 
 
 class _Recent:
-    """Ids this process has sent, newest last: if Redis is unreachable right after the SMTP
+    """Ids this worker has sent, newest last: if Redis is unreachable right after the SMTP
     server accepted a message, the redelivered request must not send it again (found by the
     chaos run's Redis restart). A worker killed in that instant can still send twice; the
     deterministic Message-ID lets the receiving side drop the copy."""
@@ -61,7 +61,6 @@ class _Recent:
         return notification_id in self._ids
 
 
-_sent_here = _Recent()
 CLAIM_TTL_S = 30  # renewed before every attempt; a crashed sender's claim lapses soon
 #: "Sent" is remembered while a replay of the request can still come: the topic's retention.
 SENT_TTL_S = int((catalog.NOTIFICATIONS.retention_days + 1) * 86_400)
@@ -71,7 +70,8 @@ def handle(event: NotificationRequested, ctx: Context) -> list[Envelope]:
     sent_key = f"notify:sent:{event.notification_id}"
     message_id = f"<{event.notification_id}@{ctx.settings.mail_domain}>"
     attempts = 0
-    if event.notification_id in _sent_here:
+    sent_here = ctx.resource("sent_here", _Recent)
+    if event.notification_id in sent_here:
         ctx.state.set(sent_key, message_id, SENT_TTL_S)  # sent before the state store went away
     if ctx.state.get(sent_key) is None:
         claim_key = f"notify:claim:{event.notification_id}"
@@ -80,7 +80,7 @@ def handle(event: NotificationRequested, ctx: Context) -> list[Envelope]:
             if ctx.state.get(sent_key) is None:
                 message = render(event, message_id, ctx.settings.mail_from)
                 attempts = _send(message, event, ctx, claim_key)
-                _sent_here.remember(event.notification_id)
+                sent_here.remember(event.notification_id)
                 ctx.state.set(sent_key, message_id, SENT_TTL_S)
         finally:
             ctx.state.delete(claim_key)

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from consumers.assign.ledger import describe, ledger_for
+from consumers.assign.ledger import describe, worker_ledger
 from consumers.eligibility import is_sole_proprietorship, restrictions
 from pipeline.errors import RefusedError
 from pipeline.signing import require_signed
@@ -147,7 +147,7 @@ def _check_decision(event: ReviewDecision, ctx: Context) -> None:
     """Only a signed decision the task ledger accepts is applied (the assign stage checks it
     too; the ledger's check is idempotent, so whichever stage sees it first records it)."""
     require_signed(event, ctx.settings.decision_signing_key)
-    refusal = ledger_for(ctx.state).decide(
+    refusal = worker_ledger(ctx).decide(
         event.task_id,
         event.reviewer_id,
         str(event.event_id),

@@ -108,6 +108,7 @@ class KafkaWorker:
             publisher.flush()
             publisher.close()
             consumer.close()  # leaves the group, so partitions move on at once
+            self.processor.close()
             log.info(
                 "stage=%s stopped processed=%d dead_lettered=%d",
                 self.stage.name,

@@ -128,6 +128,13 @@ class StageProcessor:
         for middleware in reversed(middlewares):
             call = middleware.wrap(stage, call)
         self._call = call
+        if stage.on_startup is not None:
+            stage.on_startup(ctx)
+
+    def close(self) -> None:
+        """The stage's `on_shutdown`: release what its `on_startup` (or first use) made."""
+        if self.stage.on_shutdown is not None:
+            self.stage.on_shutdown(self.ctx)
 
     def tick(self) -> TickResult:
         """The stage's periodic work; a failure is logged and retried at the next tick."""

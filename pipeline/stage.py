@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import uuid5
 
 from pipeline.documents import DocumentStore
@@ -32,6 +32,15 @@ class Context:
     documents: DocumentStore
     clock: Callable[[], datetime] = utc_now
     sandbox: Sandbox | None = None  # bounded child process for decoding hostile files
+    #: This worker's long-lived objects (a Redis script holder, an OCR engine), like arq's
+    #: ctx dict: made by the stage's `on_startup` or on first use, closed by `on_shutdown`.
+    resources: dict[str, Any] = field(default_factory=dict)
+
+    def resource(self, name: str, create: Callable[[], R]) -> R:
+        """The worker's `name` resource, made by `create` the first time it is asked for."""
+        if name not in self.resources:
+            self.resources[name] = create()
+        return cast(R, self.resources[name])
 
     def bounded(self, timeout_s: float, fn: Callable[..., R], *args: Any) -> R:
         """`fn(*args)` under a hard wall-clock and memory limit when the runtime gave this
@@ -95,6 +104,8 @@ class Stage:
     cpu_bound: bool = False
     tick: Ticker | None = None  # run every `settings.tick_interval_s` by each worker
     outcomes: Outcomes = no_outcomes  # counted per window by the metrics middleware
+    on_startup: Callable[[Context], None] | None = None  # once per worker, before any event
+    on_shutdown: Callable[[Context], None] | None = None  # once per worker, at the end
 
     @property
     def group_id(self) -> str:

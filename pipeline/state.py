@@ -20,6 +20,11 @@ Mutation = Callable[[str | None], tuple[str | None, T]]
 
 
 class StateStore(Protocol):
+    #: The Redis-protocol client and key prefix, for stages whose atomic logic is a Redis
+    #: script (the review ledger); fakeredis locally.
+    client: redis.Redis
+    prefix: str
+
     def get(self, key: str) -> str | None: ...
     def set(self, key: str, value: str, ttl_s: int | None = None) -> None: ...
     def set_if_absent(self, key: str, value: str, ttl_s: int | None = None) -> bool: ...

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from consumers.assign.calendar import add_business_days
-from consumers.assign.ledger import Ledger, Notice, TaskRecord, describe, ledger_for
+from consumers.assign.ledger import Ledger, Notice, TaskRecord, describe, worker_ledger
 from pipeline.errors import RefusedError
 from pipeline.signing import require_signed
 from pipeline.stage import Context, TickResult
@@ -65,7 +65,7 @@ def task_id(submission_id: str, queue: ReviewQueue, request: str = "") -> str:
 
 
 def handle(event: Envelope, ctx: Context) -> Sequence[ReviewTask]:
-    ledger = ledger_for(ctx.state)
+    ledger = worker_ledger(ctx)
     now = ctx.clock().timestamp()
     cause = str(event.event_id)
     if isinstance(event, SubmissionReceived):
@@ -95,7 +95,7 @@ def handle(event: Envelope, ctx: Context) -> Sequence[ReviewTask]:
 
 def tick(ctx: Context) -> TickResult:
     """Drain the backlog, reassign idle tasks, count SLA breaches; report the queue's health."""
-    ledger = ledger_for(ctx.state)
+    ledger = worker_ledger(ctx)
     at = ctx.clock()
     now = at.timestamp()
     ledger.drain(now)

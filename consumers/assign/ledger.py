@@ -23,7 +23,6 @@ account's tasks show at once.
 from __future__ import annotations
 
 import hmac
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -34,6 +33,7 @@ import redis
 from redis.typing import EncodableT, FieldT
 
 from consumers.assign.roster import ANY_COUNTRY, Reviewer, Roster
+from pipeline.stage import Context
 from pipeline.state import StateStore
 from schemas.enums import ReviewQueue, TaskAction
 
@@ -315,18 +315,18 @@ class Ledger:
 
 
 def ledger_for(state: StateStore) -> Ledger:
-    """The ledger living in the same Redis (or fakeredis) as the stage's state."""
-    client = getattr(state, "client", None)
-    prefix = getattr(state, "prefix", None)
-    if not isinstance(client, redis.Redis) or not isinstance(prefix, str):
-        raise TypeError("the assignment ledger needs a Redis-protocol state store")
-    cached = _LEDGERS.get(state)
-    if cached is None:
-        cached = _LEDGERS[state] = Ledger(client, prefix)
-    return cached
+    """The ledger living in the same Redis (or fakeredis) as `state`."""
+    return Ledger(state.client, state.prefix)
 
 
-_LEDGERS: weakref.WeakKeyDictionary[StateStore, Ledger] = weakref.WeakKeyDictionary()
+def worker_ledger(ctx: Context) -> Ledger:
+    """The stage worker's ledger, made once (its scripts registered once) per worker."""
+    return ctx.resource("ledger", lambda: ledger_for(ctx.state))
+
+
+def open_ledger(ctx: Context) -> None:
+    """`on_startup` of the stages that use the ledger."""
+    worker_ledger(ctx)
 
 
 def _caused(cause: str) -> str:

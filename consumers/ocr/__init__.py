@@ -32,12 +32,25 @@ from schemas.events import (
     SideMeasurements,
 )
 
-__all__ = ["handle", "read_born_digital", "read_document"]
+__all__ = ["handle", "on_startup", "read_born_digital", "read_document"]
 
 MIN_CONFIDENT_WORDS = 6
 _NUMBER_CHARACTERS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ "
 _NAME_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 .,&()'-"
 _CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def worker_engine(ctx: Context) -> engines.OcrEngine:
+    """The worker's engine for reading text layers; the sandbox's child process reads images
+    with an engine of its own (`engines.engine`, one per process: the child has no context)."""
+    return ctx.resource(
+        "ocr_engine", lambda: engines.engine(ctx.settings.ocr_engine, ctx.settings.tesseract_cmd)
+    )
+
+
+def on_startup(ctx: Context) -> None:
+    """Load the OCR models before the first event, not during it."""
+    worker_engine(ctx)
 
 
 def handle(event: QualityChecked, ctx: Context) -> list[FieldsMatched]:
@@ -48,7 +61,7 @@ def handle(event: QualityChecked, ctx: Context) -> list[FieldsMatched]:
         raise PermanentError("quality passed a submission without a front image")
     measured = next((m for m in event.measurements if m.side is Side.FRONT), None)
     data = ctx.documents.read(front)
-    engine = engines.engine(ctx.settings.ocr_engine, ctx.settings.tesseract_cmd)
+    engine = worker_engine(ctx)
     facts = _born_digital(data, ctx.settings)
     if facts is not None:
         return [_from_text_layer(event, ctx, data, facts, engine)]

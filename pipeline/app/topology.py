@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from consumers import assign, compliance, notify, ocr, quality, verdict
+from consumers.assign.ledger import open_ledger
 from pipeline.stage import Stage
 from schemas import TOPICS, TOPICS_BY_NAME, catalog
 from schemas.events import (
@@ -46,6 +47,7 @@ STAGES: Final[tuple[Stage, ...]] = (
         emits=(FieldsMatched,),
         handler=ocr.handle,
         outcomes=ocr.outcomes,
+        on_startup=ocr.on_startup,
         description="Reads the certificate and matches it against the typed fields.",
         cpu_bound=True,
     ),
@@ -68,6 +70,7 @@ STAGES: Final[tuple[Stage, ...]] = (
         emits=(ReviewTask, StageMetric),
         handler=assign.handle,
         outcomes=assign.outcomes,
+        on_startup=open_ledger,
         tick=assign.tick,
         description="Gives each case to a reviewer with capacity; backlog, idle reassignment, SLA.",
     ),
@@ -106,6 +109,7 @@ STAGES: Final[tuple[Stage, ...]] = (
         emits=(StatusChanged, NotificationRequested),
         handler=verdict.handle,
         outcomes=verdict.outcomes,
+        on_startup=open_ledger,
         description="Owns the account's status machines and decides what the customer is told.",
     ),
     Stage(

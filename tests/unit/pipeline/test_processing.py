@@ -195,3 +195,35 @@ def test_an_unreachable_state_store_is_an_outage_not_a_bad_record(tmp_path: Path
     processor = make(redis_down, tmp_path)
     with pytest.raises(DependencyDown, match="ConnectionError"):
         processor.process(encode_event(submission()), SOURCE)
+
+
+def test_a_stage_makes_its_worker_resources_once_and_releases_them(tmp_path: Path) -> None:
+    made: list[str] = []
+    closed: list[list[str]] = []
+
+    def open_pool(ctx: Context) -> None:
+        ctx.resource("pool", lambda: made.append("pool") or ["connection"])
+
+    def handler(event: SubmissionReceived, ctx: Context) -> Sequence[Envelope]:
+        pool = ctx.resource("pool", lambda: made.append("again") or [])
+        pool.append("used")
+        return ok_handler(event, ctx)
+
+    stage = Stage(
+        "probe",
+        (catalog.SUBMISSIONS,),
+        (SubmissionReceived,),
+        (QualityChecked,),
+        handler,
+        "test stage",
+        on_startup=open_pool,
+        on_shutdown=lambda ctx: closed.append(ctx.resources["pool"]),
+    )
+    ctx = Context("probe", Settings(), memory_state_store(), DocumentStore([tmp_path], 100))
+    processor = StageProcessor(stage, ctx)
+    assert made == ["pool"]  # before any event
+    for _ in range(2):
+        processor.process(encode_event(submission()), SOURCE)
+    processor.close()
+    assert made == ["pool"]
+    assert closed == [["connection", "used", "used"]]
