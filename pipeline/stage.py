@@ -94,6 +94,25 @@ Ticker = Callable[[Context], TickResult]
 
 
 @dataclass(frozen=True)
+class Scaling:
+    """How a stage runs in production: replicas to start with (compose), consumer lag per
+    replica before the autoscaler adds one (KEDA), and CPU/memory per replica."""
+
+    replicas: int = 1
+    lag_threshold: int = 50
+    cpu_request: str = "100m"
+    memory_request: str = "256Mi"
+    memory_limit: str = "768Mi"
+
+    def resources(self) -> dict[str, dict[str, str]]:
+        """Kubernetes container resources."""
+        return {
+            "requests": {"cpu": self.cpu_request, "memory": self.memory_request},
+            "limits": {"memory": self.memory_limit},
+        }
+
+
+@dataclass(frozen=True)
 class Stage:
     name: str
     reads: tuple[TopicSpec, ...]
@@ -106,6 +125,12 @@ class Stage:
     outcomes: Outcomes = no_outcomes  # counted per window by the metrics middleware
     on_startup: Callable[[Context], None] | None = None  # once per worker, before any event
     on_shutdown: Callable[[Context], None] | None = None  # once per worker, at the end
+    scaling: Scaling = Scaling()
+
+    @property
+    def max_replicas(self) -> int:
+        """More consumers than partitions would sit idle."""
+        return max(topic.partitions for topic in self.reads)
 
     @property
     def group_id(self) -> str:

@@ -15,23 +15,16 @@ import yaml
 
 from pipeline.app.acl import kafka_users
 from pipeline.app.topology import STAGES
-from pipeline.stage import Stage
+from pipeline.stage import Scaling, Stage
 from schemas import TOPICS
 
 IMAGE = "kyb-pipeline:latest"
-#: Starting replicas per stage in compose; the CPU-bound stages get more.
-REPLICAS = {"quality": 2, "ocr": 3}
 HEALTH = ["kyb", "health", "--max-age", "60"]
-LAG_THRESHOLD = {"quality": 20, "ocr": 10}  # records per replica before KEDA adds one
 ANYWHERE = "0.0.0.0"  # noqa: S104  # in a container the service listens on all interfaces
 LOOPBACK = "127.0.0.1"  # compose publishes web UIs on the host's loopback only
-#: Memory and CPU per container: decoding and OCR run in a child process capped at
-#: KYB_SANDBOX_MEMORY_MB (2 GiB), so the CPU-bound stages get that plus the worker itself.
-RESOURCES = {
-    "quality": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "3Gi"}},
-    "ocr": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "3Gi"}},
-}
-DEFAULT_RESOURCES = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "768Mi"}}
+#: The tools (console, dashboard, lag reporter) size like a light stage; stages declare their
+#: own replicas, lag threshold and resources in the topology (`Stage.scaling`).
+TOOL_RESOURCES = Scaling().resources()
 #: Kubernetes talks to Kafka over SASL_SSL (Strimzi: SCRAM-SHA-512 users from kafka-users.yaml,
 #: the cluster CA mounted from its secret); each Deployment signs in as its own principal.
 K8S_KAFKA_ENV = {
@@ -53,11 +46,6 @@ COMMON_ENV = {
     "KYB_HEALTH_FILE": "/srv/kyb/health",
     "OMP_THREAD_LIMIT": "1",
 }
-
-
-def max_replicas(stage: Stage) -> int:
-    """More consumers than partitions would sit idle."""
-    return max(topic.partitions for topic in stage.reads)
 
 
 def compose() -> dict[str, Any]:
@@ -97,12 +85,11 @@ def compose() -> dict[str, Any]:
         | {"command": ["topics", "create"], "restart": "no", "depends_on": ["kafka"]},
     }
     for stage in STAGES:
-        limits = RESOURCES.get(stage.name, DEFAULT_RESOURCES)
         services[f"worker-{stage.name}"] = app | {
             "command": ["worker", stage.name],
             "deploy": {
-                "replicas": REPLICAS.get(stage.name, 1),
-                "resources": {"limits": {"memory": _compose_size(limits["limits"]["memory"])}},
+                "replicas": stage.scaling.replicas,
+                "resources": {"limits": {"memory": _compose_size(stage.scaling.memory_limit)}},
             },
             "depends_on": after_topics | {"redis": {"condition": "service_started"}},
             "healthcheck": {"test": ["CMD", *HEALTH], "interval": "30s", "retries": 3},
@@ -132,7 +119,9 @@ def _compose_size(quantity: str) -> str:
     return quantity.replace("Gi", "G").replace("Mi", "M")
 
 
-def _container(name: str, args: list[str], probes: bool, principal: str) -> dict[str, Any]:
+def _container(
+    name: str, args: list[str], probes: bool, principal: str, resources: dict[str, Any]
+) -> dict[str, Any]:
     container: dict[str, Any] = {
         "name": name,
         "image": IMAGE,
@@ -148,7 +137,7 @@ def _container(name: str, args: list[str], probes: bool, principal: str) -> dict
             {"configMapRef": {"name": "kyb-settings"}},
             {"secretRef": {"name": "kyb-secrets"}},  # KYB_SMTP_PASSWORD etc., never in git
         ],
-        "resources": RESOURCES.get(name, DEFAULT_RESOURCES),
+        "resources": resources,
         "volumeMounts": [
             {"name": "documents", "mountPath": "/srv/kyb/documents"},
             {"name": "kafka-ca", "mountPath": "/etc/kafka-ca", "readOnly": True},
@@ -173,7 +162,11 @@ _VOLUMES = [
 
 
 def _deployment(
-    name: str, args: list[str], probes: bool = True, principal: str | None = None
+    name: str,
+    args: list[str],
+    probes: bool = True,
+    principal: str | None = None,
+    resources: dict[str, Any] = TOOL_RESOURCES,
 ) -> dict[str, Any]:
     labels = {"app.kubernetes.io/name": "kyb-pipeline", "app.kubernetes.io/component": name}
     return {
@@ -187,7 +180,9 @@ def _deployment(
                 "metadata": {"labels": labels},
                 "spec": {
                     "terminationGracePeriodSeconds": 60,  # SIGTERM finishes the batch
-                    "containers": [_container(name, args, probes, principal or f"kyb-{name}")],
+                    "containers": [
+                        _container(name, args, probes, principal or f"kyb-{name}", resources)
+                    ],
                     "volumes": _VOLUMES,
                 },
             },
@@ -199,7 +194,7 @@ def stage_manifests(stage: Stage) -> list[dict[str, Any]]:
     name = f"kyb-{stage.name}"
     labels = {"app.kubernetes.io/name": "kyb-pipeline", "app.kubernetes.io/component": stage.name}
     return [
-        _deployment(stage.name, ["worker", stage.name]),
+        _deployment(stage.name, ["worker", stage.name], resources=stage.scaling.resources()),
         {
             "apiVersion": "keda.sh/v1alpha1",
             "kind": "ScaledObject",
@@ -207,7 +202,7 @@ def stage_manifests(stage: Stage) -> list[dict[str, Any]]:
             "spec": {
                 "scaleTargetRef": {"name": name},
                 "minReplicaCount": 1,
-                "maxReplicaCount": max_replicas(stage),
+                "maxReplicaCount": stage.max_replicas,
                 "triggers": [
                     {
                         "type": "kafka",
@@ -215,7 +210,7 @@ def stage_manifests(stage: Stage) -> list[dict[str, Any]]:
                             "bootstrapServers": COMMON_ENV["KYB_BOOTSTRAP_SERVERS"],
                             "consumerGroup": stage.group_id,
                             "topic": topic.name,
-                            "lagThreshold": str(LAG_THRESHOLD.get(stage.name, 50)),
+                            "lagThreshold": str(stage.scaling.lag_threshold),
                         },
                     }
                     for topic in stage.reads

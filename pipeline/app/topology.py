@@ -11,7 +11,7 @@ from typing import Final
 
 from consumers import assign, compliance, notify, ocr, quality, verdict
 from consumers.assign.ledger import open_ledger
-from pipeline.stage import Stage
+from pipeline.stage import Scaling, Stage
 from schemas import TOPICS, TOPICS_BY_NAME, catalog
 from schemas.events import (
     AccountErasureRequested,
@@ -39,6 +39,10 @@ STAGES: Final[tuple[Stage, ...]] = (
         outcomes=quality.outcomes,
         description="Checks both document images before anyone spends time on them.",
         cpu_bound=True,
+        # decoding runs in a child capped at KYB_SANDBOX_MEMORY_MB (2 GiB), plus the worker
+        scaling=Scaling(
+            replicas=2, lag_threshold=20, cpu_request="1", memory_request="1Gi", memory_limit="3Gi"
+        ),
     ),
     Stage(
         name="ocr",
@@ -50,6 +54,9 @@ STAGES: Final[tuple[Stage, ...]] = (
         on_startup=ocr.on_startup,
         description="Reads the certificate and matches it against the typed fields.",
         cpu_bound=True,
+        scaling=Scaling(
+            replicas=3, lag_threshold=10, cpu_request="1", memory_request="1Gi", memory_limit="3Gi"
+        ),
     ),
     Stage(
         name="assign",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
 
 from pipeline.app import deploy
 from pipeline.app.topology import STAGES
+from pipeline.stage import Scaling
 from schemas import TOPICS, TOPICS_BY_NAME
 
 DEPLOY = Path(__file__).parents[4] / "deploy"
@@ -123,3 +125,23 @@ def test_kubernetes_topics_carry_the_catalog_retention() -> None:
         assert by_name[topic.name]["config"]["retention.ms"] == str(topic.retention_ms)
         assert by_name[topic.name]["partitions"] == topic.partitions
     assert int(by_name["kyb.review.tasks"]["config"]["retention.ms"]) < 30 * 86_400_000
+
+
+def test_a_stage_declares_its_own_scaling_and_deploy_reads_it() -> None:
+    quality = next(stage for stage in STAGES if stage.name == "quality")
+    bigger = replace(
+        quality,
+        name="probe",
+        scaling=Scaling(replicas=4, lag_threshold=7, cpu_request="2", memory_limit="5Gi"),
+    )
+    deployment, scaled, _ = deploy.stage_manifests(bigger)
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["resources"] == {
+        "requests": {"cpu": "2", "memory": "256Mi"},
+        "limits": {"memory": "5Gi"},
+    }
+    assert {t["metadata"]["lagThreshold"] for t in scaled["spec"]["triggers"]} == {"7"}
+    assert scaled["spec"]["maxReplicaCount"] == bigger.max_replicas
+    services = deploy.compose()["services"]
+    for stage in STAGES:
+        assert services[f"worker-{stage.name}"]["deploy"]["replicas"] == stage.scaling.replicas
