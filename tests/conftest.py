@@ -202,3 +202,20 @@ def smtp_server() -> Iterator[SmtpServer]:
         yield server
     finally:
         server.stop()
+
+
+#: A test's folder says what it needs: everything outside tests/unit talks to real servers, so
+#: `-m "not integration"` is exactly the unit tests.
+_FOLDER_MARKERS = {
+    "integration": ("integration",),
+    "e2e": ("integration", "e2e"),
+    "chaos": ("integration", "chaos"),
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests = Path(__file__).parent
+    for item in items:
+        folder = item.path.relative_to(tests).parts[0]
+        for name in _FOLDER_MARKERS.get(folder, ()):
+            item.add_marker(name)

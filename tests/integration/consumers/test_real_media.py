@@ -22,7 +22,6 @@ from producers.synthetic import random_spec, render_front
 from schemas.enums import FieldName, MatchStatus, QualityCode, Side, Site
 from tests.integration.consumers.ocr.test_ocr_stage import by_field, run_stage, typed_from
 
-pytestmark = pytest.mark.integration
 LIMITS = QualityThresholds()
 
 TUNE = [d for d in corpus.documents() if d.split == "tune" or d.kind == "bad_pdf"]

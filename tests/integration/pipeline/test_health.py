@@ -6,13 +6,9 @@ import os
 import time
 from pathlib import Path
 
-import pytest
-
 from pipeline.kafka_runtime import create_topics
 from pipeline.settings import Settings
 from tests.helpers import run_kyb
-
-pytestmark = pytest.mark.integration
 
 
 def test_a_running_worker_keeps_its_health_file_fresh(kafka_broker: str, tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 
-import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
@@ -15,8 +14,6 @@ from pipeline.lag import LagReader
 from pipeline.publishing import KafkaPublisher
 from pipeline.settings import Settings
 from tests.helpers import kyb_command, submission
-
-pytestmark = pytest.mark.integration
 
 
 def test_lag_is_end_minus_committed_per_group_and_topic(kafka_broker: str) -> None:

@@ -14,8 +14,6 @@ import pipeline.kafka_runtime as kafka_runtime
 from pipeline.settings import Settings
 from schemas import TOPICS, catalog
 
-pytestmark = pytest.mark.integration
-
 
 def test_topics_are_created_with_their_retention(
     kafka_broker: str, monkeypatch: pytest.MonkeyPatch

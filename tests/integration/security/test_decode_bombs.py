@@ -25,8 +25,6 @@ from producers.synthetic import random_spec
 from schemas.enums import QualityCode, Side
 from tests.helpers import application, document_ref, submission
 
-pytestmark = pytest.mark.integration
-
 
 def scan_bomb(size: int = 3000, repeats: int = 3000) -> bytes:
     """The attack: a progressive JPEG with its smallest scan repeated `repeats` times."""

@@ -9,7 +9,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 import redis
 
 from consumers.assign.ledger import ledger_for
@@ -42,7 +41,6 @@ from tests.helpers import (
     submission,
 )
 
-pytestmark = pytest.mark.integration
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 SECRETS = ("Erasable Trading Ltd", "EX-99887766", "erase.me@customer.example")
 

@@ -31,8 +31,6 @@ from schemas.events import FieldsMatched, ReviewTask
 from tests.conftest import stop_process
 from tests.helpers import application, kyb_command, roster, wait_for
 
-pytestmark = pytest.mark.integration
-
 TASKS = 500
 CAPACITY = {"ana": 140, "bo": 160}
 

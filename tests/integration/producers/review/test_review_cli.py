@@ -20,8 +20,6 @@ from pipeline.settings import Settings
 from schemas.enums import Decision, ReasonCode, ReviewQueue
 from tests.helpers import kyb_command, open_in_ledger, read_topic, roster, submission
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 def env(kafka_broker: str, redis_url: str, redis_prefix: str) -> dict[str, str]:

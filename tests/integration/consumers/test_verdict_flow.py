@@ -8,8 +8,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from consumers.assign.ledger import ledger_for
 from consumers.verdict import load_account
 from pipeline.app.topology import stage_named
@@ -30,7 +28,6 @@ from schemas.events import (
 )
 from tests.helpers import application, followed_by, roster, run_kyb, submission
 
-pytestmark = pytest.mark.integration
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
