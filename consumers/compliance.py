@@ -20,7 +20,7 @@ from pipeline.errors import PermanentError
 from pipeline.stage import Context
 from pipeline.state import get_json, update_json
 from schemas import Envelope
-from schemas.enums import ComplianceStatus, StatusTrack
+from schemas.enums import FINAL_COMPLIANCE_STATUSES, StatusTrack
 from schemas.events import (
     AccountErasureRequested,
     Application,
@@ -29,8 +29,6 @@ from schemas.events import (
     StatusChanged,
     SubmissionReceived,
 )
-
-DECIDED = {ComplianceStatus.APPROVED.value, ComplianceStatus.REJECTED.value}
 
 
 class _Account(BaseModel):
@@ -123,7 +121,7 @@ def _apply(account: _Account | None, event: Envelope) -> tuple[_Account | None, 
         isinstance(event, StatusChanged)
         and event.track is StatusTrack.COMPLIANCE
         and not event.refused
-        and event.to_status in DECIDED
+        and event.to_status in FINAL_COMPLIANCE_STATUSES
         and event.submission_id == account.submission_id
     ):
         return account.model_copy(

@@ -28,6 +28,7 @@ from pipeline.stage import Context
 from pipeline.state import StateStore, update_json
 from schemas import Envelope, decode_event, encode_event
 from schemas.enums import (
+    FINAL_IDENTITY_STATUSES,
     AccountType,
     ComplianceStatus,
     Decision,
@@ -62,7 +63,6 @@ _IDENTITY_RANK: dict[str | None, int] = {
     _I.REJECTED: 3,
     _I.RESUBMISSION_REQUIRED: 3,
 }
-FINAL_RANK = 3
 _QUALITY_KEYS = {"code", "side"}  # lets the email say the reason in the customer's language
 REMEMBERED_EVENTS = 100
 SEEN_LIMIT = 20
@@ -161,8 +161,9 @@ def _check_decision(event: ReviewDecision, ctx: Context) -> None:
 
 def _forward(before: str | None, to: str) -> bool:
     """A later step of the same submission (a final status is never left)."""
-    rank = _IDENTITY_RANK[before]
-    return before is not None and rank < FINAL_RANK and _IDENTITY_RANK[to] > rank
+    if before is None or before in FINAL_IDENTITY_STATUSES:
+        return False
+    return _IDENTITY_RANK[to] > _IDENTITY_RANK[before]
 
 
 class _Transitions:

@@ -43,6 +43,7 @@ class IdentityStatus(StrEnum):
     RESUBMISSION_REQUIRED = "resubmission_required"
 
 
+#: The one definition of "the case is decided" per track (verdict, dashboard and tests use it).
 FINAL_IDENTITY_STATUSES = frozenset(
     {IdentityStatus.VERIFIED, IdentityStatus.REJECTED, IdentityStatus.RESUBMISSION_REQUIRED}
 )
@@ -53,6 +54,9 @@ class ComplianceStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
+
+
+FINAL_COMPLIANCE_STATUSES = frozenset({ComplianceStatus.APPROVED, ComplianceStatus.REJECTED})
 
 
 class StatusTrack(StrEnum):

@@ -42,7 +42,7 @@ from producers.photos import Defect, encode, make_case
 from producers.portal import PortalPublisher
 from producers.synthetic import portal_form, random_spec, with_typo, write_pair
 from schemas import decode_event
-from schemas.enums import EntityType, TaskAction
+from schemas.enums import FINAL_IDENTITY_STATUSES, EntityType, TaskAction
 from schemas.events import DeadLetter, ReviewTask
 from tests.conftest import SmtpServer, stop_process
 from tests.helpers import (
@@ -62,7 +62,6 @@ SUBMISSIONS = int(os.environ.get("KYB_CHAOS_SUBMISSIONS", 300 if FULL else 24))
 KILL_EVERY_S = 4.0 if FULL else 3.0
 DEADLINE_S = 1500 if FULL else 420
 REPLICAS = {"quality": 2, "ocr": 2}
-FINAL = {"verified", "rejected", "resubmission_required"}
 FINAL_MAIL = re.compile(r"<(.+)\.(verified|rejected|resubmission_required)\.")
 KINDS = ("clean", "bad photo", "mismatch", "mainland yes", "sole proprietorship", "mainland no")
 
@@ -312,7 +311,7 @@ def test_chaos(world: dict[str, Any], kafka_broker: str) -> None:
         done = 0
         for account, kind in made.values():
             doc = accounts[account]
-            if doc is None or doc.identity not in FINAL:
+            if doc is None or doc.identity not in FINAL_IDENTITY_STATUSES:
                 continue
             if kind == "mainland yes" and doc.identity == "verified":
                 done += doc.compliance in ("approved", "rejected")

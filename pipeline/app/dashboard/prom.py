@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from schemas.enums import StatusTrack
+from schemas.enums import FINAL_COMPLIANCE_STATUSES, FINAL_IDENTITY_STATUSES, StatusTrack
 from schemas.events import ConsumerLag, StageMetric, StatusChanged
 
-DECIDED = {"verified", "rejected", "resubmission_required"}
 #: The results charted per window (the page, `kyb top`), as "<track>:<status>".
 BUSINESS = (
     "identity:submitted",
@@ -24,7 +23,6 @@ BUSINESS = (
     "compliance:rejected",
     "refused",
 )
-COMPLIANCE_DECIDED = {"approved", "rejected"}
 
 
 @dataclass
@@ -107,10 +105,12 @@ class DashboardMetrics:
         if change.track is StatusTrack.IDENTITY:
             if change.to_status == "submitted":
                 self.submissions.inc()
-            elif change.to_status in DECIDED:
+            elif change.to_status in FINAL_IDENTITY_STATUSES:
                 self.identity.labels(change.to_status).inc()
                 if submitted_at is not None:
                     waited = change.occurred_at.timestamp() - submitted_at
                     self.time_to_decision.observe(max(0.0, waited))
-        elif change.track is StatusTrack.COMPLIANCE and change.to_status in COMPLIANCE_DECIDED:
+        elif (
+            change.track is StatusTrack.COMPLIANCE and change.to_status in FINAL_COMPLIANCE_STATUSES
+        ):
             self.compliance.labels(change.to_status).inc()
