@@ -1,0 +1,5 @@
+"""`python -m pipeline.app.cli`: the same as `kyb`."""
+
+from pipeline.app.cli import main
+
+main()
