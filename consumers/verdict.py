@@ -1,4 +1,4 @@
-"""Verdict stage: owner of each account's status machines (DESIGN.md, "Status machines").
+"""Verdict stage: owner of each account's status machines (ARCHITECTURE.md, "Event flow").
 
 identity: submitted → checking → in_review → verified | rejected | resubmission_required;
 compliance: not_required | pending → approved | rejected, apart from identity; account type:

@@ -1,4 +1,5 @@
-"""Every event on the pipeline's topics (DESIGN.md, "Topics")."""
+"""Every event on the pipeline's topics (ARCHITECTURE.md, "Event flow"; the topics and who
+reads them are in `catalog.py`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The dashboard's faust-streaming app: the one place faust-streaming is used (DESIGN.md).
+"""The dashboard's faust-streaming app: the one place faust-streaming is used (ARCHITECTURE.md,
+"Why faust only here").
 
 Two agents fold `kyb.metrics` and `kyb.status` into tumbling-window tables (per stage: events,
 failures, dead letters, p95 latency; outcomes; business results) and into Prometheus metrics.
