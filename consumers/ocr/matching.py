@@ -7,6 +7,7 @@ here approves anything; it only tells the reviewer where to look.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,6 +23,7 @@ from consumers.ocr.text import (
     loose,
     parse_dates,
     says_no_expiry,
+    split_legal_form,
 )
 from schemas.enums import EntityType, FieldName, MatchStatus, Side, Site
 from schemas.events import Application, Evidence, FieldMatch
@@ -31,6 +33,12 @@ PARTIAL_SCORE = 85.0
 SURE_CONFIDENCE = 90.0
 ADDRESS_MATCH = 90.0  # addresses tolerate OCR noise: they are checked by the reviewer anyway
 _GLYPHS = str.maketrans({"l": "i", "1": "i", "|": "i", "0": "o"})
+#: Confusions OCR makes even when sure, and a customer hardly ever types (q and g are far
+#: apart on a keyboard): folded on every reading.
+_ALWAYS = str.maketrans({"q": "g"})
+#: "lronbridge": a capital I read as l (not the legal forms "ltd", "llc", or "lt" cut short).
+_WORD_INITIAL_L = re.compile(r"\bl(?!td?\b|lc\b)(?=[^aeiouy\W])")
+LEGAL_FORM_CLOSE = 75.0  # a garbled legal form ("co lt", "co td") still reads as "co ltd"
 _SOLE_MARKERS = ("sole proprietorship", "sole proprietor", "individual business", "个体工商户")
 
 
@@ -120,20 +128,36 @@ def _company_name(reading: Reading, typed: str) -> FieldMatch:
         if wanted and company_key(reading.text).find(wanted) >= 0:
             return _found_unlabelled(FieldName.COMPANY_NAME, typed)
         return _not_found(FieldName.COMPANY_NAME, typed)
-    found = company_key(candidate.text)
+    # A word cannot start with l before a consonant in any name we read: that is a capital I.
+    found = _WORD_INITIAL_L.sub("i", company_key(candidate.text)).translate(_ALWAYS)
+    wanted = _WORD_INITIAL_L.sub("i", wanted).translate(_ALWAYS)
     if candidate.confidence < SURE_CONFIDENCE:
         # l/I/1 and O/0 are OCR's classic confusions when it is unsure; a sure reading is
         # taken letter for letter, so a typed typo between l and i is still caught.
         wanted, found = wanted.translate(_GLYPHS), found.translate(_GLYPHS)
     score = round(fuzz.ratio(wanted, found), 1)
+    notes: tuple[str, ...] = ()
+    equal = wanted == found
+    if not equal and _garbled_legal_form(wanted, found):
+        equal, notes = True, ("legal form garbled in the reading; the name itself matches",)
     return FieldMatch(
         field=FieldName.COMPANY_NAME,
         submitted=typed,
         found=candidate.text,
         score=score,
-        status=_status(score, wanted == found),
+        status=_status(score, equal),
         evidence=reading.evidence(candidate),
+        notes=notes,
     )
+
+
+def _garbled_legal_form(wanted: str, found: str) -> bool:
+    """OCR often garbles the legal form at the end of a line ("Co., Lt", "Co, td"): the name
+    before it must be read exactly, and what follows must be close to the typed legal form."""
+    name, form = split_legal_form(wanted)
+    if not form or not found.startswith(name + " "):
+        return False
+    return fuzz.ratio(form, found[len(name) + 1 :]) >= LEGAL_FORM_CLOSE
 
 
 def _registration_number(reading: Reading, typed: str, country: str) -> FieldMatch:

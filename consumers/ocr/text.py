@@ -32,6 +32,20 @@ _LEGAL_FORMS: tuple[tuple[str, str], ...] = (
 )
 
 
+#: The canonical legal-form words `company_key` leaves at the end of a name.
+LEGAL_FORM_WORDS = frozenset({"co", "ltd", "pte", "pty", "inc", "corp", "gmbh", "llc"})
+
+
+def split_legal_form(key: str) -> tuple[str, str]:
+    """A `company_key` as (distinctive name, legal form): "acme trading co ltd" gives
+    ("acme trading", "co ltd")."""
+    words = key.split()
+    cut = len(words)
+    while cut > 1 and words[cut - 1] in LEGAL_FORM_WORDS:
+        cut -= 1
+    return " ".join(words[:cut]), " ".join(words[cut:])
+
+
 def fold_text(text: str) -> str:
     """NFKC, case-folded, '&' as 'and', whitespace collapsed."""
     text = unicodedata.normalize("NFKC", text).casefold().replace("&", " and ")

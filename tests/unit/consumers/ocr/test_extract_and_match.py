@@ -116,3 +116,25 @@ def test_sole_proprietorship_marker_against_a_declared_company() -> None:
     entity = next(m for m in fields if m.field is FieldName.ENTITY_TYPE)
     assert entity.status is MatchStatus.MISMATCH
     assert entity.found == "sole_proprietorship"
+
+
+def name_status(printed: str, typed: str, conf: float = 95) -> MatchStatus:
+    words = row(100, (50, "Company Name:")) + row(100, (700, printed), block=2, conf=conf)
+    app = application(company=company(company_name=typed))
+    [name] = [m for m in match_fields(reading(words), app, TODAY) if m.field == "company_name"]
+    return name.status
+
+
+def test_a_legal_form_garbled_at_the_line_end_is_not_a_finding_but_the_name_still_is() -> None:
+    typed = "Shenzhen Dongfang Technology Co., Ltd."
+    assert name_status("Shenzhen Dongfang Technology Co., Lt", typed) is MatchStatus.MATCH
+    assert name_status("Shenzhen Dongfang Technology Co, td", typed) is MatchStatus.MATCH
+    assert name_status("Shenzhen Dongfang Technology Inc.", typed) is not MatchStatus.MATCH
+    assert name_status("Shenzhen Dongfeng Technology Co., Lt", typed) is not MatchStatus.MATCH
+
+
+def test_ocr_confusions_are_forgiven_only_where_ocr_makes_them() -> None:
+    assert name_status("lronbridge Consulting Limited", "Ironbridge Consulting Ltd") == "match"
+    assert name_status("Jingiao Foods Ltd", "Jinqiao Foods Ltd", conf=96) == "match"
+    assert name_status("Jinqiao Foods Ltd", "Jlnqiao Foods Ltd", conf=70) == "match"  # unsure
+    assert name_status("Jinqiao Foods Ltd", "Jlnqiao Foods Ltd", conf=96) == "partial"  # sure
