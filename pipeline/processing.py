@@ -21,7 +21,7 @@ from pipeline.redaction import redacted
 from pipeline.retry import backoff_delays
 from pipeline.stage import Context, Stage, TickResult
 from schemas import TOPICS_BY_NAME, Envelope, UndecodableEvent, decode_event
-from schemas.catalog import describe_validation_error
+from schemas.catalog import UnsupportedSchemaVersion, describe_validation_error
 from schemas.enums import DeadLetterReason
 from schemas.events import DeadLetter
 
@@ -164,6 +164,8 @@ class StageProcessor:
     def _process(self, raw: bytes, source: Source) -> ProcessResult:
         try:
             event = decode_event(raw)
+        except UnsupportedSchemaVersion as exc:
+            return self._dead(raw, source, DeadLetterReason.UNSUPPORTED_VERSION, str(exc))
         except UndecodableEvent as exc:
             return self._dead(raw, source, DeadLetterReason.UNPARSEABLE, str(exc))
         except ValidationError as exc:

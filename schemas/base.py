@@ -34,7 +34,7 @@ class Envelope(Model):
 
     event_id: UUID
     event_type: str
-    schema_version: int = Field(default=SCHEMA_VERSION, ge=1)
+    schema_version: int = Field(default=SCHEMA_VERSION, ge=1, le=SCHEMA_VERSION)
     occurred_at: UtcDatetime
     account_id: Identifier
     submission_id: Identifier

@@ -8,7 +8,7 @@ from typing import Annotated, Final
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from schemas.base import Envelope
+from schemas.base import SCHEMA_VERSION, Envelope
 from schemas.events import (
     AccountErasureRequested,
     ComplianceRequested,
@@ -179,14 +179,25 @@ class UndecodableEvent(ValueError):
     """The bytes are not a JSON object; nothing about them can be trusted."""
 
 
+class UnsupportedSchemaVersion(UndecodableEvent):
+    """A newer `schema_version` than this worker knows: read as today's version it could be
+    misunderstood, so it is set aside (dead letter) until the worker is upgraded."""
+
+
 def decode_event(raw: bytes) -> Event:
-    """Bytes → validated event. Raises `UndecodableEvent` or pydantic's `ValidationError`."""
+    """Bytes → validated event. Raises `UndecodableEvent` (`UnsupportedSchemaVersion` for a
+    newer version) or pydantic's `ValidationError`."""
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UndecodableEvent(f"not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise UndecodableEvent(f"expected a JSON object, got {type(data).__name__}")
+    version = data.get("schema_version", SCHEMA_VERSION)
+    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+        raise UnsupportedSchemaVersion(
+            f"schema_version {version} is newer than this worker's {SCHEMA_VERSION}"
+        )
     return _EVENT_ADAPTER.validate_python(data)
 
 

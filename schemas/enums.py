@@ -165,6 +165,7 @@ class NotificationTemplate(StrEnum):
 
 class DeadLetterReason(StrEnum):
     UNPARSEABLE = "unparseable"
+    UNSUPPORTED_VERSION = "unsupported_version"  # a newer schema_version: upgrade, then replay
     INVALID_EVENT = "invalid_event"
     WRONG_TOPIC = "wrong_topic"
     REFUSED = "refused"

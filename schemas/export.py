@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from schemas.base import SCHEMA_VERSION
-from schemas.catalog import EVENT_TYPES, TOPICS
+from schemas.base import SCHEMA_VERSION, Envelope
+from schemas.catalog import EVENT_TYPES, TOPICS, topic_for_type_or_none
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 
@@ -37,6 +37,14 @@ def asyncapi_document(
                 cls.__name__: {"$ref": f"#/components/messages/{cls.__name__}"}
                 for cls in topic.event_types
             },
+            "bindings": {
+                "kafka": {
+                    "bindingVersion": "0.5.0",
+                    "topic": topic.name,
+                    "partitions": topic.partitions,
+                    "topicConfiguration": {"retention.ms": topic.retention_ms},
+                }
+            },
         }
     ops: dict[str, Any] = {}
     for actor, action, topic_name in operations:
@@ -60,8 +68,12 @@ def asyncapi_document(
         "components": {
             "schemas": definitions.get("$defs", {}),
             "messages": {
-                name: {"name": name, "payload": {"$ref": REF_TEMPLATE.format(model=name)}}
-                for name in EVENT_TYPES
+                name: {
+                    "name": name,
+                    "payload": {"$ref": REF_TEMPLATE.format(model=name)},
+                    "bindings": {"kafka": _message_binding(cls)},
+                }
+                for name, cls in EVENT_TYPES.items()
             },
         },
     }
@@ -74,6 +86,21 @@ def write_export(directory: Path, operations: Iterable[tuple[str, str, str]]) ->
         written.append(_write(directory / f"{name}.schema.json", schema))
     written.append(_write(directory / "asyncapi.json", asyncapi_document(operations)))
     return written
+
+
+def _message_binding(cls: type[Envelope]) -> dict[str, Any]:
+    """The record key: which field, how encoded, and the partitioner producers must use."""
+    topic = topic_for_type_or_none(cls)
+    key = topic.key if topic is not None else "account_id"
+    return {
+        "bindingVersion": "0.5.0",
+        "key": {
+            "type": "string",
+            "description": f"The event's `{key}`, UTF-8. Partitioner: murmur2 of the key bytes "
+            "(the Java client's and kafka-python's default; librdkafka clients set "
+            "partitioner=murmur2_random). No headers.",
+        },
+    }
 
 
 def _channel_id(topic_name: str) -> str:

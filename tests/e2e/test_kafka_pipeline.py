@@ -1,4 +1,5 @@
-"""One submission through all six stages, each a separate `kyb worker` process.
+"""Submissions through all six stages, each a separate `kyb worker` process: one from our
+portal publisher, one from outside clients (librdkafka, aiokafka) built from the JSON Schema.
 
 Real components only: the Tansu broker, Redis, aiosmtpd and the tesseract CLI. Two bad
 records go first (not JSON; wrong schema); they must be dead-lettered with their reasons and
@@ -7,17 +8,26 @@ must not stop the good submission from reaching the customer's inbox.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 import os
 import random
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
+import confluent_kafka
+import jsonschema
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from kafka import KafkaConsumer
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.partitioner import murmur2
 
 from consumers.assign.roster import hash_token
 from pipeline.app.topology import STAGES
@@ -177,3 +187,127 @@ def test_submission_flows_through_six_worker_processes_to_an_email(
     for name, proc in workers.items():
         assert proc.wait(20) == 0, f"worker {name} did not shut down cleanly"
     print(f"\ne2e: submission to verified email in {elapsed:.1f} s")
+
+
+def test_a_portal_on_other_clients_submits_from_the_schema_and_follows_the_status(
+    workers: dict[str, subprocess.Popen[bytes]],
+    worker_env: dict[str, str],
+    smtp_server: SmtpServer,
+    tmp_path: Path,
+) -> None:
+    """What a portal in Go, Node or .NET does: build the record from the exported JSON Schema
+    (validated with `jsonschema`, not our models), produce it with librdkafka (confluent-kafka)
+    using the Java-compatible partitioner, and follow `kyb.status` with another client (aiokafka)
+    to the final status; the decision's email arrives."""
+    broker = worker_env["KYB_BOOTSTRAP_SERVERS"]
+    exported = subprocess.run(
+        kyb_command("schema", "export", str(tmp_path / "schemas")), capture_output=True, timeout=60
+    )
+    assert exported.returncode == 0, exported.stderr.decode()
+    schema = json.loads((tmp_path / "schemas" / "SubmissionReceived.schema.json").read_text())
+
+    # the portal stores the uploads where the workers read them and hashes them itself
+    account, submission_id = "acct-outside-1", f"sub-{uuid.uuid4().hex[:10]}"
+    folder = Path(json.loads(worker_env["KYB_DOCUMENT_ROOTS"])[0]) / submission_id
+    spec = random_spec(random.Random(5), "GB")
+    front, back = write_pair(spec, folder, "upload")
+    documents = [
+        {
+            "side": side,
+            "uri": path.as_uri(),
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            "media_type": "image/jpeg",
+            "size_bytes": path.stat().st_size,
+        }
+        for side, path in (("front", front), ("back", back))
+    ]
+    record = {
+        "event_id": str(uuid.uuid4()),
+        "event_type": "SubmissionReceived",
+        "schema_version": 1,
+        "occurred_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "account_id": account,
+        "submission_id": submission_id,
+        "producer": "go-portal",
+        "application": {
+            "site": "international",
+            "account_type": "individual",
+            "registered_country": spec.country,
+            "contact_email": "owner@outside.example",
+            "locale": "en",
+            "company": {
+                "company_name": spec.company_name,
+                "registration_number": spec.registration_number,
+                "state_province": spec.state_province,
+                "city": spec.city,
+                "address_line1": spec.address_line1,
+                "entity_type": "company",
+            },
+            "mainland_resources": False,
+            "documents": documents,
+        },
+    }
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    validator.validate(record)
+    broken = {**record, "account_id": "has spaces"}
+    assert list(validator.iter_errors(broken)), "the schema must refuse what the workers refuse"
+
+    # librdkafka's default partitioner (crc32) differs from the Java/kafka-python murmur2 one:
+    # a portal on librdkafka sets partitioner=murmur2_random, and then they agree on every key
+    admin = KafkaAdminClient(bootstrap_servers=broker)
+    admin.create_topics([NewTopic("outside.partitions", 6, 1)])
+    admin.close()
+    delivered: dict[str, int] = {}
+
+    def on_delivery(error: object, message: confluent_kafka.Message) -> None:
+        assert error is None, error
+        delivered[message.key().decode()] = message.partition()
+
+    producer = confluent_kafka.Producer(
+        {"bootstrap.servers": broker, "partitioner": "murmur2_random"}
+    )
+    keys = [f"acct-{n}" for n in range(24)]
+    for key in keys:
+        producer.produce("outside.partitions", b"{}", key.encode(), on_delivery=on_delivery)
+    producer.produce(
+        "kyb.submissions", json.dumps(record).encode(), account.encode(), on_delivery=on_delivery
+    )
+    assert producer.flush(30) == 0
+    for key in [*keys, account]:
+        assert delivered[key] == (murmur2(key.encode()) & 0x7FFFFFFF) % 6, key
+
+    settings = Settings(bootstrap_servers=broker)
+    reviewer = AutoReviewer(settings)
+    reviewer.start()
+
+    async def final_status() -> str:
+        consumer = AIOKafkaConsumer(bootstrap_servers=broker)
+        await consumer.start()
+        try:
+            partitions = [TopicPartition("kyb.status", p) for p in range(6)]
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            deadline = time.monotonic() + 150
+            while time.monotonic() < deadline:
+                batch = await consumer.getmany(timeout_ms=500)
+                for message in (m for messages in batch.values() for m in messages):
+                    change = json.loads(message.value)
+                    assert message.key == change["account_id"].encode()
+                    if (
+                        change["account_id"] == account
+                        and change["track"] == "identity"
+                        and change["to_status"] in ("verified", "rejected", "resubmission_required")
+                    ):
+                        return str(change["to_status"])
+            raise TimeoutError("no final identity status on kyb.status")
+        finally:
+            await consumer.stop()
+
+    try:
+        assert asyncio.run(final_status()) == "verified"
+        mail = smtp_server.wait_for_subject("Your enterprise identity is verified", timeout=60)
+    finally:
+        reviewer.stop.set()
+        reviewer.join(15)
+    assert mail["To"] == "owner@outside.example"
+    assert submission_id in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]

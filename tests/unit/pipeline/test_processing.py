@@ -227,3 +227,17 @@ def test_a_stage_makes_its_worker_resources_once_and_releases_them(tmp_path: Pat
     processor.close()
     assert made == ["pool"]
     assert closed == [["connection", "used", "used"]]
+
+
+def test_a_newer_schema_version_is_set_aside_with_that_reason(tmp_path: Path) -> None:
+    record = json.loads(encode_event(submission()))
+    record["schema_version"] = 2
+    record["application"]["new_v2_field"] = "something v1 cannot judge"
+    result = make(ok_handler, tmp_path).process(json.dumps(record).encode(), SOURCE)
+    letter = only_letter(result.outputs)
+    assert letter.reason is DeadLetterReason.UNSUPPORTED_VERSION
+    assert "schema_version 2 is newer" in letter.error
+    record["schema_version"] = 1
+    del record["application"]["new_v2_field"]
+    again = make(ok_handler, tmp_path).process(json.dumps(record).encode(), SOURCE)
+    assert isinstance(again.outputs[0], QualityChecked)  # today's version is processed

@@ -25,3 +25,21 @@ def test_schema_export_writes_a_schema_per_event_and_asyncapi(tmp_path: Path) ->
     actions = {(op["action"], op["channel"]["$ref"]) for op in doc["operations"].values()}
     assert ("receive", "#/channels/kyb_submissions") in actions
     assert ("send", "#/channels/kyb_ocr_matched") in actions
+
+
+def test_asyncapi_states_the_kafka_key_partitioner_and_partitions(tmp_path: Path) -> None:
+    CliRunner().invoke(app, ["schema", "export", str(tmp_path)])
+    doc = json.loads((tmp_path / "asyncapi.json").read_text())
+    by_address = {channel["address"]: channel for channel in doc["channels"].values()}
+    for topic in TOPICS:
+        kafka = by_address[topic.name]["bindings"]["kafka"]
+        assert kafka["partitions"] == topic.partitions
+        assert kafka["topicConfiguration"]["retention.ms"] == topic.retention_ms
+    messages = doc["components"]["messages"]
+    assert (
+        "`account_id`" in messages["SubmissionReceived"]["bindings"]["kafka"]["key"]["description"]
+    )
+    assert "`stage`" in messages["DeadLetter"]["bindings"]["kafka"]["key"]["description"]
+    assert all(
+        "murmur2_random" in m["bindings"]["kafka"]["key"]["description"] for m in messages.values()
+    )
