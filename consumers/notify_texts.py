@@ -65,6 +65,8 @@ EN = Texts(
         ReasonCode.NOT_OWN_ORGANIZATION: "The document does not belong to your organization.",
         ReasonCode.COMPLIANCE_RESTRICTED: "The compliance review found restrictions that apply "
         "to your organization.",
+        ReasonCode.OTHER: "Our reviewer found another problem with the documents; please "
+        "check them and submit again, or contact support.",
     },
 )
 
@@ -103,6 +105,7 @@ ZH_CN = Texts(
         ReasonCode.DOCUMENT_ALTERED: "证件似乎经过修改。",
         ReasonCode.NOT_OWN_ORGANIZATION: "证件不属于您的组织。",
         ReasonCode.COMPLIANCE_RESTRICTED: "合规审核发现适用于贵组织的限制。",
+        ReasonCode.OTHER: "审核人员发现材料存在其他问题，请检查后重新提交，或联系客服。",
     },
     quality={
         QualityCode.MISSING_SIDE: "缺少证件的一面：请上传正面和背面两张照片。",

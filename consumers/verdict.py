@@ -62,6 +62,7 @@ _IDENTITY_RANK: dict[str | None, int] = {
     _I.VERIFIED: 3,
     _I.REJECTED: 3,
     _I.RESUBMISSION_REQUIRED: 3,
+    _I.REFUSED: 3,
 }
 _QUALITY_KEYS = {"code", "side"}  # lets the email say the reason in the customer's language
 REMEMBERED_EVENTS = 100
@@ -264,7 +265,11 @@ def _apply(t: _Transitions, event: Envelope) -> None:
                 state.early.pop(next(iter(state.early)))
         return  # otherwise it belongs to an older submission
     elif isinstance(event, QualityChecked):
-        if event.passed:
+        if event.refusal is not None:
+            # the portal's mistake: the portal reads the reason on kyb.status; no email
+            side = event.refused_side.value if event.refused_side else "-"
+            t.move(StatusTrack.IDENTITY, IdentityStatus.REFUSED, [event.refusal.value, side])
+        elif event.passed:
             t.move(StatusTrack.IDENTITY, IdentityStatus.CHECKING)
         else:
             reasons = [finding.message for finding in event.findings]

@@ -165,16 +165,16 @@ class StageProcessor:
         try:
             event = decode_event(raw)
         except UnsupportedSchemaVersion as exc:
-            return self._dead(raw, source, DeadLetterReason.UNSUPPORTED_VERSION, str(exc))
+            return self._unusable(raw, source, DeadLetterReason.UNSUPPORTED_VERSION, str(exc))
         except UndecodableEvent as exc:
-            return self._dead(raw, source, DeadLetterReason.UNPARSEABLE, str(exc))
+            return self._unusable(raw, source, DeadLetterReason.UNPARSEABLE, str(exc))
         except ValidationError as exc:
-            return self._dead(
+            return self._unusable(
                 raw, source, DeadLetterReason.INVALID_EVENT, describe_validation_error(exc)
             )
         topic = TOPICS_BY_NAME.get(source.topic)
         if topic is not None and not topic.carries(event.event_type):
-            return self._dead(
+            return self._unusable(
                 raw,
                 source,
                 DeadLetterReason.WRONG_TOPIC,
@@ -225,6 +225,19 @@ class StageProcessor:
                 event,
             )
         return ProcessResult(outputs)
+
+    def _unusable(
+        self,
+        raw: bytes,
+        source: Source,
+        reason: DeadLetterReason,
+        error: str,
+        event: Envelope | None = None,
+    ) -> ProcessResult:
+        """A record no stage can use: dead-lettered by the topic's guard, skipped by the rest."""
+        if not self.stage.guards_topic(source.topic):
+            return ProcessResult([], skipped=True)
+        return self._dead(raw, source, reason, error, event)
 
     def _declared(self, outputs: Sequence[Envelope]) -> list[Envelope]:
         """Outputs that came with a failure, minus any type the stage does not declare."""

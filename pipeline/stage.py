@@ -126,6 +126,17 @@ class Stage:
     on_startup: Callable[[Context], None] | None = None  # once per worker, before any event
     on_shutdown: Callable[[Context], None] | None = None  # once per worker, at the end
     scaling: Scaling = Scaling()
+    #: Topics whose unusable records (unparseable, invalid, wrong topic, newer version) this
+    #: stage dead-letters; None: every topic it reads. Where several stages read a topic, one
+    #: of them reports a bad record, so operators get one letter, not one per reader.
+    guards: tuple[TopicSpec, ...] | None = None
+
+    def guards_topic(self, topic: str) -> bool:
+        """Does this stage dead-letter unusable records from `topic`? (A topic it does not
+        read at all is nobody else's to report.)"""
+        if self.guards is None or all(spec.name != topic for spec in self.reads):
+            return True
+        return any(spec.name == topic for spec in self.guards)
 
     @property
     def max_replicas(self) -> int:

@@ -41,11 +41,17 @@ class IdentityStatus(StrEnum):
     VERIFIED = "verified"
     REJECTED = "rejected"
     RESUBMISSION_REQUIRED = "resubmission_required"
+    REFUSED = "refused"  # the portal sent what cannot be processed (see SubmissionRefusal)
 
 
 #: The one definition of "the case is decided" per track (verdict, dashboard and tests use it).
 FINAL_IDENTITY_STATUSES = frozenset(
-    {IdentityStatus.VERIFIED, IdentityStatus.REJECTED, IdentityStatus.RESUBMISSION_REQUIRED}
+    {
+        IdentityStatus.VERIFIED,
+        IdentityStatus.REJECTED,
+        IdentityStatus.RESUBMISSION_REQUIRED,
+        IdentityStatus.REFUSED,
+    }
 )
 
 
@@ -100,6 +106,17 @@ class ReasonCode(StrEnum):
     COMPLIANCE_CLEARED = "compliance_cleared"
     COMPLIANCE_RESTRICTED = "compliance_restricted"
     OTHER = "other"
+
+
+class SubmissionRefusal(StrEnum):
+    """Why a submission cannot be processed at all: a mistake of the portal, not the customer.
+    The portal is told on `kyb.status` (identity `refused`); the customer gets no email."""
+
+    DOCUMENT_REFUSED = "document_refused"  # URI scheme, host, path outside the roots, not a file
+    DOCUMENT_MISSING = "document_missing"  # nothing at the URI
+    HASH_MISMATCH = "hash_mismatch"  # the bytes are not those the sha256 names
+    SIZE_MISMATCH = "size_mismatch"  # size_bytes differs from the stored file
+    MEDIA_TYPE_MISMATCH = "media_type_mismatch"  # media_type differs from the content
 
 
 class QualityCode(StrEnum):

@@ -25,6 +25,7 @@ from schemas.enums import (
     Side,
     Site,
     StatusTrack,
+    SubmissionRefusal,
     TaskAction,
 )
 
@@ -171,6 +172,10 @@ class QualityChecked(Envelope):
     passed: bool
     findings: tuple[QualityFinding, ...] = ()
     measurements: tuple[SideMeasurements, ...] = ()
+    #: Set when the submission cannot be processed at all (the portal's mistake): then
+    #: `passed` is false, there are no findings, and the customer is not emailed.
+    refusal: SubmissionRefusal | None = None
+    refused_side: Side | None = None
 
 
 class FieldsMatched(Envelope):

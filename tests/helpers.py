@@ -18,6 +18,7 @@ from kafka import KafkaConsumer
 from consumers.assign import TaskSpec, open_tasks, task_id
 from consumers.assign.ledger import Ledger, ledger_for
 from consumers.assign.roster import Roster, hash_token
+from pipeline import filetypes
 from pipeline.documents import sha256_file
 from pipeline.kafka_runtime import consumer_config
 from pipeline.settings import Settings
@@ -80,11 +81,14 @@ def wait_for(
 
 
 def document_ref(path: Path, side: Side) -> DocumentRef:
+    """The reference a correct portal sends: media type from the content (JPEG if unknown)."""
+    with path.open("rb") as handle:
+        media_type = filetypes.sniff(handle.read(16)) or "image/jpeg"
     return DocumentRef(
         side=side,
         uri=path.resolve().as_uri(),
         sha256=sha256_file(path),
-        media_type="image/jpeg",
+        media_type=media_type,
         size_bytes=path.stat().st_size,
     )
 

@@ -14,17 +14,17 @@ from dataclasses import dataclass
 from consumers.quality import analysis, decoding, findings, tamper
 from pipeline import filetypes
 from pipeline.documents import (
+    DocumentError,
     DocumentHashMismatch,
     DocumentNotFound,
     DocumentRefused,
     DocumentTooLarge,
 )
-from pipeline.errors import PermanentError
 from pipeline.sandbox import SandboxCrashed, SandboxTimeout
 from pipeline.settings import QualityThresholds
 from pipeline.stage import Context
-from schemas import Envelope
-from schemas.enums import QualityCode, Side
+from schemas import DocumentRef, Envelope
+from schemas.enums import QualityCode, Side, SubmissionRefusal
 from schemas.events import (
     AccountErasureRequested,
     QualityChecked,
@@ -60,18 +60,15 @@ def handle(
             continue
         try:
             data = ctx.documents.read(ref)
-        except DocumentRefused as exc:
-            # Not the customer's doing: the reference itself is unsafe. Operators must look.
-            raise PermanentError(f"{side.value} document refused: {exc}") from None
-        except DocumentNotFound:
-            all_findings.append(findings.finding(QualityCode.DOCUMENT_UNREADABLE, side))
-            continue
         except DocumentTooLarge:
             all_findings.append(findings.finding(QualityCode.FILE_TOO_LARGE, side))
             continue
-        except DocumentHashMismatch:
-            all_findings.append(findings.finding(QualityCode.HASH_MISMATCH, side))
-            continue
+        except DocumentError as exc:
+            refusal = _REFUSALS.get(type(exc), SubmissionRefusal.DOCUMENT_REFUSED)
+            return [_refused(event, side, refusal, ctx)]
+        mistake = _reference_mistake(ref, data)
+        if mistake is not None:
+            return [_refused(event, side, mistake, ctx)]
         reports[side] = _bounded_check(data, side, limits, ctx)
         all_findings += reports[side].findings
     front, back = reports.get(Side.FRONT), reports.get(Side.BACK)
@@ -88,6 +85,47 @@ def handle(
             measurements=tuple(report.measurements for report in reports.values()),
         )
     ]
+
+
+#: What the store's refusals mean for the portal (too large stays a finding: the customer can
+#: upload a smaller file).
+_REFUSALS: dict[type[DocumentError], SubmissionRefusal] = {
+    DocumentRefused: SubmissionRefusal.DOCUMENT_REFUSED,
+    DocumentNotFound: SubmissionRefusal.DOCUMENT_MISSING,
+    DocumentHashMismatch: SubmissionRefusal.HASH_MISMATCH,
+}
+
+
+def _reference_mistake(ref: DocumentRef, data: bytes) -> SubmissionRefusal | None:
+    """The reference must describe the stored bytes exactly: size and (sniffed) media type."""
+    if len(data) != ref.size_bytes:
+        return SubmissionRefusal.SIZE_MISMATCH
+    sniffed = filetypes.sniff(data)
+    if sniffed in filetypes.ACCEPTED and sniffed != ref.media_type:
+        return SubmissionRefusal.MEDIA_TYPE_MISMATCH
+    return None
+
+
+def _refused(
+    event: SubmissionReceived, side: Side, refusal: SubmissionRefusal, ctx: Context
+) -> QualityChecked:
+    """The portal's mistake: no finding for the customer, a refusal the verdict stage puts on
+    `kyb.status` for the portal."""
+    log.warning(
+        "quality: submission refused (%s, %s side) event_id=%s",
+        refusal.value,
+        side.value,
+        event.event_id,
+    )
+    return ctx.derive(
+        QualityChecked,
+        event,
+        application=event.application,
+        submitted_at=event.occurred_at,
+        passed=False,
+        refusal=refusal,
+        refused_side=side,
+    )
 
 
 def _bounded_check(data: bytes, side: Side, limits: QualityThresholds, ctx: Context) -> SideReport:

@@ -79,6 +79,7 @@ STAGES: Final[tuple[Stage, ...]] = (
         outcomes=assign.outcomes,
         on_startup=open_ledger,
         tick=assign.tick,
+        guards=(catalog.OCR_MATCHED, catalog.COMPLIANCE_REQUESTED, catalog.REVIEW_DECISIONS),
         description="Gives each case to a reviewer with capacity; backlog, idle reassignment, SLA.",
     ),
     Stage(
@@ -92,6 +93,7 @@ STAGES: Final[tuple[Stage, ...]] = (
         ),
         emits=(ComplianceRequested,),
         handler=compliance.handle,
+        guards=(catalog.STATUS,),
         outcomes=compliance.outcomes,
         description="Starts the separate mainland compliance review when the customer says yes.",
     ),
@@ -115,6 +117,7 @@ STAGES: Final[tuple[Stage, ...]] = (
         ),
         emits=(StatusChanged, NotificationRequested),
         handler=verdict.handle,
+        guards=(catalog.REVIEW_TASKS,),
         outcomes=verdict.outcomes,
         on_startup=open_ledger,
         description="Owns the account's status machines and decides what the customer is told.",
@@ -185,6 +188,14 @@ def problems(stages: Iterable[Stage] = STAGES) -> list[str]:
                 found.append(
                     f"stage {stage.name!r} accepts {cls.__name__} but reads no topic carrying it"
                 )
+    for name in sorted({topic.name for stage in stages for topic in stage.reads}):
+        readers = [stage for stage in stages if any(t.name == name for t in stage.reads)]
+        guards = [stage.name for stage in readers if stage.guards_topic(name)]
+        if len(guards) != 1:
+            found.append(
+                f"topic {name!r} must have exactly one stage reporting its bad records, "
+                f"has {guards or 'none'}"
+            )
     read = {topic.name for stage in stages for topic in stage.reads}
     for topic in TOPICS:
         if topic.name not in written and topic.name not in EXTERNAL_WRITERS:

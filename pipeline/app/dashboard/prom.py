@@ -19,6 +19,7 @@ BUSINESS = (
     "identity:verified",
     "identity:rejected",
     "identity:resubmission_required",
+    "identity:refused",
     "compliance:approved",
     "compliance:rejected",
     "refused",

@@ -1,5 +1,6 @@
-"""Hostile document references through the real quality stage: every one is refused and
-dead-lettered with its reason; the next good submission is still processed."""
+"""Hostile or wrong document references through the real quality stage: every one is refused
+with a machine-readable reason for the portal (no finding for the customer, no dead letter);
+the next good submission is still processed."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from pipeline.state import memory_state_store
 from pipeline.wiring import build_processor
 from producers.synthetic import random_spec, write_pair
 from schemas import DocumentRef, encode_event
-from schemas.enums import DeadLetterReason, Side
-from schemas.events import DeadLetter, QualityChecked
+from schemas.enums import Side, SubmissionRefusal
+from schemas.events import QualityChecked
 from tests.helpers import application, document_ref, submission
 
 SHA = "0" * 64
@@ -70,12 +71,32 @@ def test_every_hostile_reference_is_refused_and_the_stage_keeps_going(
             side=Side.FRONT, uri=uri, sha256=SHA, media_type="image/jpeg", size_bytes=1
         )
         event = submission(application=application(documents=(hostile, back_ref)))
-        [letter] = processor.process(encode_event(event), Source("kyb.submissions")).outputs
-        assert isinstance(letter, DeadLetter), name
-        assert letter.reason is DeadLetterReason.PROCESSING_FAILED, name
-        assert "front document refused" in letter.error, (name, letter.error)
-        assert "secret" not in letter.error
+        [out] = processor.process(encode_event(event), Source("kyb.submissions")).outputs
+        assert isinstance(out, QualityChecked), name
+        assert (out.passed, out.refusal, out.refused_side, out.findings) == (
+            False,
+            SubmissionRefusal.DOCUMENT_REFUSED,
+            Side.FRONT,
+            (),
+        ), name
         refused += 1
+    front_ref = document_ref(good_front, Side.FRONT)
+    mistakes = {
+        SubmissionRefusal.HASH_MISMATCH: front_ref.model_copy(update={"sha256": SHA}),
+        SubmissionRefusal.SIZE_MISMATCH: front_ref.model_copy(update={"size_bytes": 7}),
+        SubmissionRefusal.MEDIA_TYPE_MISMATCH: front_ref.model_copy(
+            update={"media_type": "image/png"}
+        ),
+        SubmissionRefusal.DOCUMENT_MISSING: front_ref.model_copy(
+            update={"uri": (root / "gone.jpg").as_uri()}
+        ),
+    }
+    for reason, ref in mistakes.items():
+        event = submission(application=application(documents=(ref, back_ref)))
+        [out] = processor.process(encode_event(event), Source("kyb.submissions")).outputs
+        assert isinstance(out, QualityChecked)
+        assert out.refusal is reason
+        assert not out.findings
     good = submission(
         application=application(documents=(document_ref(good_front, Side.FRONT), back_ref))
     )

@@ -6,7 +6,8 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 from consumers import notify
-from schemas.enums import Locale, NotificationTemplate
+from consumers.notify_texts import TEXTS
+from schemas.enums import Locale, NotificationTemplate, ReasonCode
 from schemas.events import NotificationRequested, NotificationSent
 
 
@@ -55,3 +56,16 @@ def test_customer_text_is_escaped_and_never_a_header() -> None:
         assert "evil.example" not in body
         assert "script" not in body
     assert "The company name does not match the registration document." in text
+
+
+def test_every_rejection_reason_reads_as_a_sentence_in_both_languages() -> None:
+    positive = {ReasonCode.DOCUMENTS_CONSISTENT, ReasonCode.COMPLIANCE_CLEARED}
+    for locale, texts in TEXTS.items():
+        missing = [
+            code for code in ReasonCode if code not in positive and code not in texts.reasons
+        ]
+        assert not missing, (locale, missing)
+    message = notify.render(request(reasons=["other"]), "<id@kyb.example>", "kyb@kyb.example")
+    text = message_from_bytes(bytes(message), policy=policy.default).get_body(("plain",))
+    assert "- other" not in text.get_content()  # type: ignore[union-attr]
+    assert "another problem" in text.get_content()  # type: ignore[union-attr]

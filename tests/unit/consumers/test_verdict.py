@@ -18,6 +18,8 @@ from schemas.enums import (
     QualityCode,
     ReasonCode,
     ReviewQueue,
+    Side,
+    SubmissionRefusal,
 )
 from schemas.events import (
     ComplianceRequested,
@@ -388,3 +390,26 @@ def test_forged_decisions_are_refused_before_the_ledger_sees_them(ctx_for) -> No
     assert account is not None
     assert account.identity == "submitted"  # nothing applied, the task still open
     assert changes(verdict.handle(approve, ctx))[0] == ("identity", "submitted", "verified")
+
+
+def test_a_refused_submission_is_told_to_the_portal_not_mailed_to_the_customer(  # type: ignore[no-untyped-def]
+    ctx_for,
+) -> None:
+    ctx: Context = ctx_for("verdict")
+    sub = submission()
+    verdict.handle(sub, ctx)
+    refused = follow(
+        sub,
+        QualityChecked,
+        application=sub.application,
+        passed=False,
+        refusal=SubmissionRefusal.HASH_MISMATCH,
+        refused_side=Side.BACK,
+    )
+    out = verdict.handle(refused, ctx)
+    assert changes(out) == [("identity", "submitted", "refused")]
+    [change] = [o for o in out if isinstance(o, StatusChanged)]
+    assert change.reasons == ("hash_mismatch", "back")
+    assert mails(out) == []
+    late = follow(sub, QualityChecked, application=sub.application, passed=True)
+    assert changes(verdict.handle(late, ctx)) == []  # refused is final for the submission

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -241,3 +242,15 @@ def test_a_newer_schema_version_is_set_aside_with_that_reason(tmp_path: Path) ->
     del record["application"]["new_v2_field"]
     again = make(ok_handler, tmp_path).process(json.dumps(record).encode(), SOURCE)
     assert isinstance(again.outputs[0], QualityChecked)  # today's version is processed
+
+
+def test_a_bad_record_is_reported_by_the_topics_guard_only(tmp_path: Path) -> None:
+    guard = make(ok_handler, tmp_path)
+    reader = StageProcessor(
+        replace(guard.stage, name="other", guards=()),
+        guard.ctx,
+    )
+    assert only_letter(guard.process(b"not json", SOURCE).outputs).reason == "unparseable"
+    skipped = reader.process(b"not json", SOURCE)
+    assert skipped.outputs == []
+    assert skipped.skipped
