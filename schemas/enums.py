@@ -11,11 +11,17 @@ class Site(StrEnum):
 
 
 class Side(StrEnum):
+    """A side of the business registration certificate."""
+
     FRONT = "front"
     BACK = "back"
 
 
 class AccountType(StrEnum):
+    """The account's type: individual until an identity verification is approved, then enterprise
+    (never back).
+    """
+
     INDIVIDUAL = "individual"
     ENTERPRISE = "enterprise"
 
@@ -30,11 +36,16 @@ class EntityType(StrEnum):
 
 
 class Locale(StrEnum):
+    """The language of the customer's emails."""
+
     EN = "en"
     ZH_CN = "zh-CN"
 
 
 class IdentityStatus(StrEnum):
+    """The identity track: submitted, checking, in_review, then final verified, rejected,
+    resubmission_required, or refused (the portal's mistake)."""
+
     SUBMITTED = "submitted"
     CHECKING = "checking"
     IN_REVIEW = "in_review"
@@ -56,6 +67,8 @@ FINAL_IDENTITY_STATUSES = frozenset(
 
 
 class ComplianceStatus(StrEnum):
+    """The compliance track: not_required or pending, then final approved or rejected."""
+
     NOT_REQUIRED = "not_required"
     PENDING = "pending"
     APPROVED = "approved"
@@ -63,6 +76,13 @@ class ComplianceStatus(StrEnum):
 
 
 FINAL_COMPLIANCE_STATUSES = frozenset({ComplianceStatus.APPROVED, ComplianceStatus.REJECTED})
+
+
+class MainlandAnswer(StrEnum):
+    """The customer's answer to "will you buy resources in the Chinese mainland?"."""
+
+    YES = "yes"
+    NO = "no"
 
 
 class StatusTrack(StrEnum):
@@ -75,17 +95,27 @@ class StatusTrack(StrEnum):
 
 
 class ReviewQueue(StrEnum):
+    """The two review queues: identity (the certificate) and compliance (Chinese mainland
+    resources).
+    """
+
     IDENTITY = "identity"
     COMPLIANCE = "compliance"
 
 
 class TaskAction(StrEnum):
+    """What happened to a review task: assigned to a reviewer, unassigned (moved or put back),
+    cancelled.
+    """
+
     ASSIGNED = "assigned"
     UNASSIGNED = "unassigned"  # reassigned to someone else, or back in the backlog
     CANCELLED = "cancelled"  # superseded by a newer submission; nothing to decide
 
 
 class Decision(StrEnum):
+    """A reviewer's decision on a task; final for that task."""
+
     APPROVE = "approve"
     REJECT = "reject"
     REQUEST_RESUBMISSION = "request_resubmission"
@@ -147,6 +177,8 @@ class QualityCode(StrEnum):
 
 
 class FieldName(StrEnum):
+    """A field compared between what the customer typed and what the certificate says."""
+
     COMPANY_NAME = "company_name"
     REGISTRATION_NUMBER = "registration_number"
     STATE_PROVINCE = "state_province"
@@ -159,6 +191,10 @@ class FieldName(StrEnum):
 
 
 class MatchStatus(StrEnum):
+    """How a typed field compares with the certificate: match, partial (the reviewer must look),
+    mismatch, not_found.
+    """
+
     MATCH = "match"
     PARTIAL = "partial"
     MISMATCH = "mismatch"
@@ -166,11 +202,16 @@ class MatchStatus(StrEnum):
 
 
 class Recommendation(StrEnum):
+    """The OCR stage's hint to the reviewer: clean, or attention (look closely); never a
+    decision."""
+
     CLEAN = "clean"
     ATTENTION = "attention"
 
 
 class NotificationTemplate(StrEnum):
+    """Which email the customer gets."""
+
     RECEIVED = "received"
     RESUBMISSION_REQUIRED = "resubmission_required"
     VERIFIED = "verified"
@@ -181,6 +222,8 @@ class NotificationTemplate(StrEnum):
 
 
 class DeadLetterReason(StrEnum):
+    """Why a record was set aside on kyb.deadletter (replay it from its source once fixed)."""
+
     UNPARSEABLE = "unparseable"
     UNSUPPORTED_VERSION = "unsupported_version"  # a newer schema_version: upgrade, then replay
     INVALID_EVENT = "invalid_event"

@@ -11,13 +11,21 @@ from pydantic.json_schema import models_json_schema
 
 from schemas.base import SCHEMA_VERSION, Envelope
 from schemas.catalog import EVENT_TYPES, TOPICS, topic_for_type_or_none
+from schemas.examples import EXAMPLES
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 
 
 def event_json_schemas() -> dict[str, dict[str, Any]]:
     """Standalone JSON Schema (draft 2020-12) for every event type."""
-    return {name: cls.model_json_schema() for name, cls in EVENT_TYPES.items()}
+    return {
+        name: cls.model_json_schema() | {"examples": [_example(name)]}
+        for name, cls in EVENT_TYPES.items()
+    }
+
+
+def _example(name: str) -> Any:
+    return EXAMPLES[name].model_dump(mode="json")
 
 
 def asyncapi_document(
@@ -72,6 +80,12 @@ def asyncapi_document(
                     "name": name,
                     "payload": {"$ref": REF_TEMPLATE.format(model=name)},
                     "bindings": {"kafka": _message_binding(cls)},
+                    "examples": [
+                        {
+                            "key": _example(name).get(_key_field(cls)),
+                            "payload": _example(name),
+                        }
+                    ],
                 }
                 for name, cls in EVENT_TYPES.items()
             },
@@ -90,8 +104,7 @@ def write_export(directory: Path, operations: Iterable[tuple[str, str, str]]) ->
 
 def _message_binding(cls: type[Envelope]) -> dict[str, Any]:
     """The record key: which field, how encoded, and the partitioner producers must use."""
-    topic = topic_for_type_or_none(cls)
-    key = topic.key if topic is not None else "account_id"
+    key = _key_field(cls)
     return {
         "bindingVersion": "0.5.0",
         "key": {
@@ -101,6 +114,11 @@ def _message_binding(cls: type[Envelope]) -> dict[str, Any]:
             "partitioner=murmur2_random). No headers.",
         },
     }
+
+
+def _key_field(cls: type[Envelope]) -> str:
+    topic = topic_for_type_or_none(cls)
+    return topic.key if topic is not None else "account_id"
 
 
 def _channel_id(topic_name: str) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema
 from typer.testing import CliRunner
 
 from pipeline.app.cli import app
@@ -43,3 +44,29 @@ def test_asyncapi_states_the_kafka_key_partitioner_and_partitions(tmp_path: Path
     assert all(
         "murmur2_random" in m["bindings"]["kafka"]["key"]["description"] for m in messages.values()
     )
+
+
+def test_every_field_is_described_and_every_schema_has_a_valid_example(tmp_path: Path) -> None:
+    CliRunner().invoke(app, ["schema", "export", str(tmp_path)])
+    described = fields = 0
+    for name in EVENT_TYPES:
+        schema = json.loads((tmp_path / f"{name}.schema.json").read_text())
+        models = {name: schema, **schema.get("$defs", {})}
+        for model_name, model in models.items():
+            assert model.get("description"), model_name
+            for field, spec in model.get("properties", {}).items():
+                fields += 1
+                described += bool(spec.get("description"))
+                assert spec.get("description"), f"{model_name}.{field}"
+        [example] = schema["examples"]
+        validator = jsonschema.Draft202012Validator(
+            schema, format_checker=jsonschema.FormatChecker()
+        )
+        validator.validate(example)
+        assert example["event_type"] == name
+    assert described == fields > 200
+    doc = json.loads((tmp_path / "asyncapi.json").read_text())
+    for name, message in doc["components"]["messages"].items():
+        [example] = message["examples"]
+        assert example["payload"]["event_type"] == name
+        assert example["key"]
