@@ -1,4 +1,5 @@
-"""Claim-check document store: resolves `file://` URIs under configured roots only.
+"""Claim-check document store: `file://` URIs under configured roots, and `s3://` URIs in
+allow-listed buckets when object storage is configured (`pipeline/objects.py`).
 
 Every refusal is a `DocumentError` with a stable `code`, so stages can turn it into a finding
 or a dead letter, and messages never echo the path (it may contain personal data).
@@ -13,6 +14,7 @@ import stat
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 from pipeline import filetypes
@@ -49,12 +51,37 @@ class DocumentHashMismatch(DocumentError):
     code = "document_hash_mismatch"
 
 
+class ObjectStorage(Protocol):
+    """What the store needs of object storage (`pipeline.objects.ObjectDocuments`)."""
+
+    def read(self, uri: str, max_bytes: int) -> bytes: ...
+    def write(self, uri: str, data: bytes) -> None: ...
+    def delete(self, uri: str) -> bool: ...
+    def delete_prefix(self, uri: str) -> int: ...
+
+
+OBJECT_SCHEME = "s3://"
+
+
 class DocumentStore:
-    def __init__(self, roots: Iterable[Path], max_bytes: int) -> None:
+    def __init__(
+        self,
+        roots: Iterable[Path],
+        max_bytes: int,
+        objects: ObjectStorage | None = None,
+        upload_to: str | None = None,
+    ) -> None:
         self.roots = tuple(Path(os.path.realpath(root)) for root in roots)
         if not self.roots:
             raise ValueError("a document store needs at least one root")
         self.max_bytes = max_bytes
+        self.objects = objects
+        self.upload_to = upload_to.rstrip("/") if upload_to else None
+        if self._uploads_to_objects() and objects is None:
+            raise ValueError("uploads to object storage need object storage configured")
+
+    def _uploads_to_objects(self) -> bool:
+        return bool(self.upload_to and self.upload_to.startswith(OBJECT_SCHEME))
 
     # ------------------------------------------------------------------ reading
     def resolve(self, uri: str) -> Path:
@@ -93,6 +120,8 @@ class DocumentStore:
         after `resolve` cannot hang the worker), and the opened descriptor is checked again:
         a regular file with one link, under a root. The hash is of the bytes actually read.
         """
+        if ref.uri.startswith(OBJECT_SCHEME):
+            return self._read_object(ref)
         path = self.resolve(ref.uri)
         flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
         try:
@@ -123,6 +152,14 @@ class DocumentStore:
         if digest.hexdigest() != ref.sha256:
             raise DocumentHashMismatch("document content does not match its sha256")
         return b"".join(chunks)
+
+    def _read_object(self, ref: DocumentRef) -> bytes:
+        if self.objects is None:
+            raise DocumentRefused("object storage is not configured")
+        data = self.objects.read(ref.uri, self.max_bytes)
+        if hashlib.sha256(data).hexdigest() != ref.sha256:
+            raise DocumentHashMismatch("document content does not match its sha256")
+        return data
 
     def verify(self, ref: DocumentRef) -> None:
         """The claim check alone: raises what `read` raises, returns nothing."""
@@ -165,13 +202,18 @@ class DocumentStore:
         data = source.read_bytes()
         if filetypes.sniff(data) != media_type or len(data) > self.max_bytes:
             raise DocumentRefused(f"{side.value} document changed while it was stored")
-        folder = self.roots[0] / submission_id
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{side.value}-{uuid.uuid4().hex[:8]}{filetypes.extension(media_type)}"
-        target.write_bytes(data)
+        name = f"{side.value}-{uuid.uuid4().hex[:8]}{filetypes.extension(media_type)}"
+        if self.objects is not None and self._uploads_to_objects():
+            uri = f"{self.upload_to}/{submission_id}/{name}"
+            self.objects.write(uri, data)
+        else:
+            folder = self.roots[0] / submission_id
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(data)
+            uri = (folder / name).as_uri()
         return DocumentRef(
             side=side,
-            uri=target.as_uri(),
+            uri=uri,
             sha256=hashlib.sha256(data).hexdigest(),
             media_type=media_type,
             size_bytes=len(data),
@@ -181,6 +223,11 @@ class DocumentStore:
     def erase(self, ref: DocumentRef) -> bool:
         """Delete the file behind `ref` (only under a root, never through a link); True when
         a file was removed. Missing is fine: erasure is repeated by every stage that sees it."""
+        if ref.uri.startswith(OBJECT_SCHEME):
+            try:
+                return self.objects is not None and self.objects.delete(ref.uri)
+            except DocumentRefused:
+                return False
         try:
             path = self.resolve(ref.uri)
         except DocumentNotFound:
@@ -196,6 +243,8 @@ class DocumentStore:
         if submission_id in ("", ".", "..") or "/" in submission_id or "\x00" in submission_id:
             return 0  # never a folder of ours (ids like ".." would name a root's parent)
         removed = 0
+        if self.objects is not None and self._uploads_to_objects():
+            removed += self.objects.delete_prefix(f"{self.upload_to}/{submission_id}/")
         for root in self.roots:
             folder = root / submission_id
             if folder.is_symlink() or not folder.is_dir():

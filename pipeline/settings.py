@@ -148,6 +148,25 @@ class Settings(BaseSettings):
     document_roots: list[Path] = Field(default_factory=lambda: [Path("documents").resolve()])
     document_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1)
 
+    # --- documents in object storage (s3://bucket/key), read like file:// ones
+    document_buckets: list[str] = Field(
+        default_factory=list,
+        description='allow-listed "bucket" or "bucket/prefix" entries; other s3:// URIs are '
+        "refused",
+    )
+    document_upload_to: str | None = Field(
+        default=None,
+        description="where `kyb submit` stores uploads, e.g. s3://kyb-documents/uploads "
+        "(default: the first document root)",
+    )
+    s3_endpoint: str | None = Field(default=None, description="S3-compatible endpoint URL")
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_allow_http: bool = Field(default=False, description="plain HTTP (a local store only)")
+    s3_timeout_s: float = Field(default=10.0, gt=0, description="per request")
+    s3_retries: int = Field(default=3, ge=0)
+
     # --- image quality
     quality: QualityThresholds = Field(default_factory=QualityThresholds)
 

@@ -19,7 +19,14 @@ def build_state(settings: Settings) -> StateStore:
 
 
 def build_documents(settings: Settings) -> DocumentStore:
-    return DocumentStore(settings.document_roots, settings.document_max_bytes)
+    objects = None
+    if settings.document_buckets:
+        from pipeline.objects import ObjectDocuments
+
+        objects = ObjectDocuments(settings)
+    return DocumentStore(
+        settings.document_roots, settings.document_max_bytes, objects, settings.document_upload_to
+    )
 
 
 def build_processor(

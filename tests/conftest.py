@@ -219,3 +219,33 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         folder = item.path.relative_to(tests).parts[0]
         for name in _FOLDER_MARKERS.get(folder, ()):
             item.add_marker(name)
+
+
+# ---------------------------------------------------------------- S3 (moto's server)
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """An S3-protocol server on a free loopback port (moto's server; no cloud is reachable)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str) -> str:
+    """A fresh, empty bucket on the S3 server."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    name = f"kyb-test-{uuid.uuid4().hex[:12]}"
+    where = urlsplit(s3_endpoint)
+    connection = http.client.HTTPConnection(where.hostname or "", where.port, timeout=10)
+    connection.request("PUT", f"/{name}")
+    assert connection.getresponse().status == 200
+    connection.close()
+    return name

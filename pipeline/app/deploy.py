@@ -48,15 +48,32 @@ COMMON_ENV = {
 }
 
 
+#: Compose keeps documents in a real S3-compatible store (MinIO); its credentials come from the
+#: operator's environment (.env), never from this file.
+S3_CREDENTIALS = {
+    "KYB_S3_ACCESS_KEY_ID": "${KYB_S3_ACCESS_KEY_ID:?set it in .env}",
+    "KYB_S3_SECRET_ACCESS_KEY": "${KYB_S3_SECRET_ACCESS_KEY:?set it in .env}",
+}
+COMPOSE_S3_ENV = {
+    "KYB_DOCUMENT_BUCKETS": '["kyb-documents/uploads"]',
+    "KYB_DOCUMENT_UPLOAD_TO": "s3://kyb-documents/uploads",
+    "KYB_S3_ENDPOINT": "http://minio:9000",
+    "KYB_S3_ALLOW_HTTP": "true",
+} | S3_CREDENTIALS
+
+
 def compose() -> dict[str, Any]:
-    env = dict(COMMON_ENV)
+    env = dict(COMMON_ENV) | COMPOSE_S3_ENV
     app: dict[str, Any] = {
         "image": IMAGE,
         "environment": env,
         "volumes": ["documents:/srv/kyb/documents"],
         "restart": "unless-stopped",
     }
-    after_topics = {"topics-init": {"condition": "service_completed_successfully"}}
+    after_topics = {
+        "topics-init": {"condition": "service_completed_successfully"},
+        "minio-init": {"condition": "service_completed_successfully"},
+    }
     services: dict[str, Any] = {
         "kafka": {
             "image": "apache/kafka:3.9.0",
@@ -81,6 +98,27 @@ def compose() -> dict[str, Any]:
             "volumes": ["redis:/data"],
         },
         "smtp": {"image": "axllent/mailpit:latest", "ports": [f"{LOOPBACK}:8025:8025"]},
+        "minio": {
+            "image": "minio/minio:latest",
+            "command": ["server", "/data"],
+            "environment": {
+                "MINIO_ROOT_USER": S3_CREDENTIALS["KYB_S3_ACCESS_KEY_ID"],
+                "MINIO_ROOT_PASSWORD": S3_CREDENTIALS["KYB_S3_SECRET_ACCESS_KEY"],
+            },
+            "volumes": ["minio:/data"],
+        },
+        "minio-init": {
+            "image": "minio/mc:latest",
+            "environment": S3_CREDENTIALS,
+            "entrypoint": [
+                "/bin/sh",
+                "-c",
+                'mc alias set local http://minio:9000 "$$KYB_S3_ACCESS_KEY_ID" '
+                '"$$KYB_S3_SECRET_ACCESS_KEY" && mc mb --ignore-existing local/kyb-documents',
+            ],
+            "depends_on": ["minio"],
+            "restart": "no",
+        },
         "topics-init": app
         | {"command": ["topics", "create"], "restart": "no", "depends_on": ["kafka"]},
     }
@@ -111,7 +149,7 @@ def compose() -> dict[str, Any]:
     return {
         "name": "kyb-pipeline",
         "services": services,
-        "volumes": {"kafka": {}, "redis": {}, "documents": {}},
+        "volumes": {"kafka": {}, "redis": {}, "documents": {}, "minio": {}},
     }
 
 
