@@ -181,6 +181,19 @@ class StageProcessor:
                 f"{event.event_type} does not belong on {source.topic}",
                 event,
             )
+        if (
+            topic is not None
+            and topic.key == "account_id"
+            and source.key is not None
+            and source.key != event.account_id.encode()
+        ):
+            return self._unusable(
+                raw,
+                source,
+                DeadLetterReason.WRONG_KEY,
+                "record key is not the event's account_id: its events could be read out of order",
+                event,
+            )
         if not self.stage.wants(event):
             return ProcessResult([], skipped=True)
         try:

@@ -228,5 +228,6 @@ class DeadLetterReason(StrEnum):
     UNSUPPORTED_VERSION = "unsupported_version"  # a newer schema_version: upgrade, then replay
     INVALID_EVENT = "invalid_event"
     WRONG_TOPIC = "wrong_topic"
+    WRONG_KEY = "wrong_key"  # the record key is not the event's account_id (ordering lost)
     REFUSED = "refused"
     PROCESSING_FAILED = "processing_failed"

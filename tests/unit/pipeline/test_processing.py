@@ -254,3 +254,12 @@ def test_a_bad_record_is_reported_by_the_topics_guard_only(tmp_path: Path) -> No
     skipped = reader.process(b"not json", SOURCE)
     assert skipped.outputs == []
     assert skipped.skipped
+
+
+def test_a_record_keyed_by_something_else_than_its_account_is_set_aside(tmp_path: Path) -> None:
+    event = submission()  # account acct-1
+    wrong = Source("kyb.submissions", 2, 41, b"acct-2")
+    letter = only_letter(make(ok_handler, tmp_path).process(encode_event(event), wrong).outputs)
+    assert letter.reason is DeadLetterReason.WRONG_KEY
+    right = make(ok_handler, tmp_path).process(encode_event(event), SOURCE).outputs
+    assert isinstance(right[0], QualityChecked)

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import jsonschema
+import pytest
 from typer.testing import CliRunner
 
 from pipeline.app.cli import app
@@ -70,3 +71,20 @@ def test_every_field_is_described_and_every_schema_has_a_valid_example(tmp_path:
         [example] = message["examples"]
         assert example["payload"]["event_type"] == name
         assert example["key"]
+
+
+def test_the_portal_integration_commands_in_readme_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
+    section = readme.split("## Portal integration", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("#", 1)[0].split() for line in block.splitlines() if line.strip()]
+    assert commands
+    assert all(command[0] == "kyb" for command in commands)
+    monkeypatch.chdir(tmp_path)
+    for command in commands:
+        result = CliRunner().invoke(app, command[1:])
+        assert result.exit_code == 0, (command, result.output)
+    assert (tmp_path / "contract" / "asyncapi.json").is_file()
+    assert len(list((tmp_path / "contract").glob("*.schema.json"))) == len(EVENT_TYPES)
