@@ -46,6 +46,8 @@ from schemas.events import (
     StageMetric,
     StatusChanged,
     SubmissionReceived,
+    TamperSignal,
+    TaskHistoryEntry,
 )
 
 AT = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
@@ -94,6 +96,16 @@ MEASURED = SideMeasurements(
     height=3024,
     values={"sharpness": 412.0, "text_height_px": 31.0},
     skew_deg=1.5,
+    tamper=(
+        TamperSignal(
+            name="recompression",
+            flagged=False,
+            value=0.12,
+            threshold=0.35,
+            detail="JPEG saved once, as a camera does",
+            region=(0.1, 0.2, 0.5, 0.1),
+        ),
+    ),
 )
 NAME = FieldMatch(
     field=FieldName.COMPANY_NAME,
@@ -151,6 +163,15 @@ EXAMPLES: dict[str, Envelope] = {
             application=APPLICATION,
             fields=(NAME,),
             recommendation=Recommendation.CLEAN,
+            history=(
+                TaskHistoryEntry(at=AT + timedelta(minutes=6), action="created"),
+                TaskHistoryEntry(
+                    at=AT + timedelta(minutes=7),
+                    action="assigned",
+                    reviewer_id="rev-ana",
+                    reason="least loaded reviewer for SG",
+                ),
+            ),
         ),
         ReviewDecision(
             **_envelope(8, "reviewers"),

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from schemas.base import SCHEMA_VERSION, Envelope
@@ -18,10 +19,34 @@ REF_TEMPLATE = "#/components/schemas/{model}"
 
 def event_json_schemas() -> dict[str, dict[str, Any]]:
     """Standalone JSON Schema (draft 2020-12) for every event type."""
-    return {
-        name: cls.model_json_schema() | {"examples": [_example(name)]}
-        for name, cls in EVENT_TYPES.items()
-    }
+    values = _field_examples()
+    schemas = {}
+    for name, cls in EVENT_TYPES.items():
+        schema = cls.model_json_schema() | {"examples": [_example(name)]}
+        for model_name, model in [(name, schema), *schema.get("$defs", {}).items()]:
+            for field, spec in model.get("properties", {}).items():
+                if (model_name, field) in values:
+                    spec.setdefault("examples", [values[model_name, field]])
+        schemas[name] = schema
+    return schemas
+
+
+def _field_examples() -> dict[tuple[str, str], Any]:
+    """(model, field) -> an example value, taken from the event examples (nested models too)."""
+    found: dict[tuple[str, str], Any] = {}
+
+    def walk(model: BaseModel) -> None:
+        dumped = model.model_dump(mode="json")
+        for field in type(model).model_fields:
+            found.setdefault((type(model).__name__, field), dumped[field])
+            value = getattr(model, field)
+            for item in value if isinstance(value, tuple) else (value,):
+                if isinstance(item, BaseModel):
+                    walk(item)
+
+    for event in EXAMPLES.values():
+        walk(event)
+    return found
 
 
 def _example(name: str) -> Any:

@@ -49,7 +49,7 @@ def test_asyncapi_states_the_kafka_key_partitioner_and_partitions(tmp_path: Path
 
 def test_every_field_is_described_and_every_schema_has_a_valid_example(tmp_path: Path) -> None:
     CliRunner().invoke(app, ["schema", "export", str(tmp_path)])
-    described = fields = 0
+    described = fields = exemplified = 0
     for name in EVENT_TYPES:
         schema = json.loads((tmp_path / f"{name}.schema.json").read_text())
         models = {name: schema, **schema.get("$defs", {})}
@@ -59,13 +59,15 @@ def test_every_field_is_described_and_every_schema_has_a_valid_example(tmp_path:
                 fields += 1
                 described += bool(spec.get("description"))
                 assert spec.get("description"), f"{model_name}.{field}"
+                assert "examples" in spec, f"{model_name}.{field} has no example"
+                exemplified += 1
         [example] = schema["examples"]
         validator = jsonschema.Draft202012Validator(
             schema, format_checker=jsonschema.FormatChecker()
         )
         validator.validate(example)
         assert example["event_type"] == name
-    assert described == fields > 200
+    assert described == exemplified == fields > 300
     doc = json.loads((tmp_path / "asyncapi.json").read_text())
     for name, message in doc["components"]["messages"].items():
         [example] = message["examples"]
