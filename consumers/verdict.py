@@ -24,7 +24,7 @@ from consumers.assign.ledger import describe, worker_ledger
 from consumers.eligibility import is_sole_proprietorship, restrictions
 from pipeline.errors import RefusedError
 from pipeline.signing import require_signed
-from pipeline.stage import Context
+from pipeline.stage import Context, UnusableRecord
 from pipeline.state import StateStore, update_json
 from schemas import Envelope, decode_event, encode_event
 from schemas.enums import (
@@ -130,6 +130,29 @@ def handle(event: Envelope, ctx: Context) -> Sequence[Envelope]:
     if refusal:
         raise RefusedError(refusal, outputs=events)
     return events
+
+
+def answer_unusable(record: UnusableRecord, ctx: Context) -> Sequence[StatusChanged]:
+    """A submission no stage can read (invalid, a newer schema version, keyed by another
+    account): the portal gets identity `refused` with the reason on `kyb.status`, so it is not
+    left waiting; the account's state is untouched (nothing in the record can be trusted) and
+    the customer is not emailed."""
+    if record.event_type != SubmissionReceived.model_fields["event_type"].default:
+        return []
+    return [
+        StatusChanged(
+            event_id=record.answer_id,
+            occurred_at=ctx.clock(),
+            account_id=record.account_id,
+            submission_id=record.submission_id,
+            producer=ctx.stage,
+            track=StatusTrack.IDENTITY,
+            from_status=None,
+            to_status=IdentityStatus.REFUSED,
+            reasons=(record.reason,),
+            cause_event_id=str(record.answer_id),
+        )
+    ]
 
 
 def _erase(account_id: str, ctx: Context) -> None:

@@ -7,20 +7,22 @@ handler, as in dramatiq, never code inside a stage.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from pipeline.errors import DependencyDown, PermanentError, RefusedError, is_dependency_down
 from pipeline.redaction import redacted
 from pipeline.retry import backoff_delays
-from pipeline.stage import Context, Stage, TickResult
+from pipeline.stage import Context, Stage, TickResult, UnusableRecord
 from schemas import TOPICS_BY_NAME, Envelope, UndecodableEvent, decode_event
+from schemas.base import Identifier
 from schemas.catalog import UnsupportedSchemaVersion, describe_validation_error
 from schemas.enums import DeadLetterReason
 from schemas.events import DeadLetter
@@ -247,10 +249,16 @@ class StageProcessor:
         error: str,
         event: Envelope | None = None,
     ) -> ProcessResult:
-        """A record no stage can use: dead-lettered by the topic's guard, skipped by the rest."""
+        """A record no stage can use: dead-lettered by the topic's guard (and answered, when
+        the stage answers such records and their ids can be read), skipped by the rest."""
         if not self.stage.guards_topic(source.topic):
             return ProcessResult([], skipped=True)
-        return self._dead(raw, source, reason, error, event)
+        letter = self._dead(raw, source, reason, error, event)
+        record = _readable_ids(raw, event, reason, _dead_letter_id("answer", source, raw))
+        if self.stage.answer_unusable is None or record is None:
+            return letter
+        answers = self._declared(self.stage.answer_unusable(record, self.ctx))
+        return ProcessResult([*answers, *letter.outputs])
 
     def _declared(self, outputs: Sequence[Envelope]) -> list[Envelope]:
         """Outputs that came with a failure, minus any type the stage does not declare."""
@@ -294,6 +302,37 @@ class StageProcessor:
             attempts=attempts,
         )
         return ProcessResult([letter])
+
+
+_ID = TypeAdapter(Identifier)
+
+
+def _readable_ids(
+    raw: bytes, event: Envelope | None, reason: DeadLetterReason, answer_id: uuid.UUID
+) -> UnusableRecord | None:
+    """The ids an unusable record carries, when they are well-formed identifiers."""
+    if event is not None:
+        fields: Any = event.model_dump(include={"event_type", "account_id", "submission_id"})
+    else:
+        try:
+            fields = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return None
+        if not isinstance(fields, dict):
+            return None
+    try:
+        account = _ID.validate_python(fields.get("account_id"))
+        submission = _ID.validate_python(fields.get("submission_id"))
+    except ValidationError:
+        return None
+    kind = fields.get("event_type")
+    return UnusableRecord(
+        reason=reason.value,
+        event_type=kind if isinstance(kind, str) else None,
+        account_id=account,
+        submission_id=submission,
+        answer_id=answer_id,
+    )
 
 
 def _dead_letter_id(stage: str, source: Source, raw: bytes) -> uuid.UUID:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
-from uuid import uuid5
+from uuid import UUID, uuid5
 
 from pipeline.documents import DocumentStore
 from pipeline.sandbox import Sandbox
@@ -94,6 +94,22 @@ Ticker = Callable[[Context], TickResult]
 
 
 @dataclass(frozen=True)
+class UnusableRecord:
+    """A record on a topic no stage can use (unparseable, invalid, newer version, wrong key),
+    with whatever ids could be read from it, so its sender can be answered."""
+
+    reason: str  # a DeadLetterReason value
+    event_type: str | None
+    account_id: str
+    submission_id: str
+    answer_id: UUID  # deterministic: a redelivered record is answered with the same id
+
+
+#: Answers an unusable record (e.g. a status for the portal); runs in the topic's guard stage.
+Answer = Callable[[UnusableRecord, "Context"], Sequence[Envelope]]
+
+
+@dataclass(frozen=True)
 class Scaling:
     """How a stage runs in production: replicas to start with (compose), consumer lag per
     replica before the autoscaler adds one (KEDA), and CPU/memory per replica."""
@@ -130,6 +146,7 @@ class Stage:
     #: stage dead-letters; None: every topic it reads. Where several stages read a topic, one
     #: of them reports a bad record, so operators get one letter, not one per reader.
     guards: tuple[TopicSpec, ...] | None = None
+    answer_unusable: Answer | None = None  # besides the dead letter, for records it guards
 
     def guards_topic(self, topic: str) -> bool:
         """Does this stage dead-letter unusable records from `topic`? (A topic it does not
