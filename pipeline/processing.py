@@ -249,16 +249,16 @@ class StageProcessor:
         error: str,
         event: Envelope | None = None,
     ) -> ProcessResult:
-        """A record no stage can use: dead-lettered by the topic's guard (and answered, when
-        the stage answers such records and their ids can be read), skipped by the rest."""
-        if not self.stage.guards_topic(source.topic):
-            return ProcessResult([], skipped=True)
-        letter = self._dead(raw, source, reason, error, event)
-        record = _readable_ids(raw, event, reason, _dead_letter_id("answer", source, raw))
-        if self.stage.answer_unusable is None or record is None:
-            return letter
-        answers = self._declared(self.stage.answer_unusable(record, self.ctx))
-        return ProcessResult([*answers, *letter.outputs])
+        """A record no stage can use: dead-lettered by the topic's guard, answered by a stage
+        that answers such records (when their ids can be read), skipped by the rest."""
+        outputs: list[Envelope] = []
+        if self.stage.answer_unusable is not None:
+            record = _readable_ids(raw, event, reason, _dead_letter_id("answer", source, raw))
+            if record is not None:
+                outputs += self._declared(self.stage.answer_unusable(record, self.ctx))
+        if self.stage.guards_topic(source.topic):
+            outputs += self._dead(raw, source, reason, error, event).outputs
+        return ProcessResult(outputs, skipped=not outputs)
 
     def _declared(self, outputs: Sequence[Envelope]) -> list[Envelope]:
         """Outputs that came with a failure, minus any type the stage does not declare."""

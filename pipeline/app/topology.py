@@ -38,7 +38,6 @@ STAGES: Final[tuple[Stage, ...]] = (
         handler=quality.handle,
         outcomes=quality.outcomes,
         description="Checks both document images before anyone spends time on them.",
-        guards=(),  # verdict reports (and answers) unusable submissions
         cpu_bound=True,
         # decoding runs in a child capped at KYB_SANDBOX_MEMORY_MB (2 GiB), plus the worker
         scaling=Scaling(
@@ -118,8 +117,8 @@ STAGES: Final[tuple[Stage, ...]] = (
         ),
         emits=(StatusChanged, NotificationRequested),
         handler=verdict.handle,
-        guards=(catalog.REVIEW_TASKS, catalog.SUBMISSIONS),
-        answer_unusable=verdict.answer_unusable,
+        guards=(catalog.REVIEW_TASKS,),
+        answer_unusable=verdict.answer_unusable,  # quality dead-letters them; verdict answers
         outcomes=verdict.outcomes,
         on_startup=open_ledger,
         description="Owns the account's status machines and decides what the customer is told.",

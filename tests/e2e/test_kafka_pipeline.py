@@ -175,8 +175,8 @@ def test_submission_flows_through_six_worker_processes_to_an_email(
     by_stage: dict[str, set[str]] = {}
     for letter in letters:
         by_stage.setdefault(letter.stage, set()).add(letter.reason.value)
-    # Four stages read kyb.submissions; its guard (verdict) reports each bad record once.
-    assert by_stage == {"verdict": {"unparseable", "invalid_event"}}, by_stage
+    # Four stages read kyb.submissions; its guard (quality) reports each bad record once.
+    assert by_stage == {"quality": {"unparseable", "invalid_event"}}, by_stage
     assert len(letters) == 2
     assert any("not valid JSON" in letter.error for letter in letters)
     assert any("application: Field required" in letter.error for letter in letters)

@@ -1,5 +1,6 @@
-"""A submission no stage can read gets one dead letter and, when its ids are readable, an
-identity `refused` status for the portal (the verdict stage, which owns kyb.status, answers)."""
+"""A submission no stage can read gets one dead letter (from quality, the topic's guard) and,
+when its ids are readable, an identity `refused` status for the portal (from verdict, which owns
+kyb.status)."""
 
 from __future__ import annotations
 
@@ -42,8 +43,9 @@ def test_a_newer_version_or_a_foreign_key_is_answered_once_with_a_refused_status
     }
     for reason, (record, key) in cases.items():
         outputs = outputs_of(record, key, tmp_path)
-        assert outputs["quality"] == outputs["compliance"] == outputs["assign"] == []
-        status, letter = outputs["verdict"]
+        assert outputs["compliance"] == outputs["assign"] == []
+        [letter] = outputs["quality"]  # the topic's guard: the one dead letter
+        [status] = outputs["verdict"]  # the owner of kyb.status: the portal's answer
         assert isinstance(status, StatusChanged)
         assert isinstance(letter, DeadLetter)
         assert (status.account_id, status.submission_id) == ("acct-9", "sub-unusable-1")
@@ -56,5 +58,7 @@ def test_a_newer_version_or_a_foreign_key_is_answered_once_with_a_refused_status
 
 def test_what_carries_no_readable_ids_is_only_dead_lettered(tmp_path: Path) -> None:
     for record in (b"not json", json.dumps({"event_type": "SubmissionReceived"}).encode()):
-        [letter] = outputs_of(record, b"acct-9", tmp_path)["verdict"]
+        outputs = outputs_of(record, b"acct-9", tmp_path)
+        [letter] = outputs["quality"]
         assert isinstance(letter, DeadLetter)
+        assert outputs["verdict"] == []

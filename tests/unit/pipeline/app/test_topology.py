@@ -47,13 +47,12 @@ def test_readme_diagram_is_generated_from_the_topology() -> None:
 
 
 def test_each_read_topic_has_exactly_one_stage_reporting_its_bad_records() -> None:
-    twice = [replace(s, guards=None) if s.name == "quality" else s for s in STAGES]
+    twice = [replace(s, guards=None) if s.name == "verdict" else s for s in STAGES]
     assert any("'kyb.submissions' must have exactly one" in p for p in problems(twice))
-    nobody = [
-        replace(s, guards=(catalog.REVIEW_TASKS,)) if s.name == "verdict" else s for s in STAGES
-    ]
+    nobody = [replace(s, guards=()) if s.name == "quality" else s for s in STAGES]
     assert any("has none" in p for p in problems(nobody))
     readers = [s for s in STAGES if catalog.SUBMISSIONS in s.reads]
     assert len(readers) == 4
-    # verdict, which owns kyb.status, reports a bad submission and answers the portal
-    assert [s.name for s in readers if s.guards_topic("kyb.submissions")] == ["verdict"]
+    # quality reports a bad submission; verdict, which owns kyb.status, answers the portal
+    assert [s.name for s in readers if s.guards_topic("kyb.submissions")] == ["quality"]
+    assert [s.name for s in readers if s.answer_unusable] == ["verdict"]

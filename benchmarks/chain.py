@@ -1,0 +1,314 @@
+"""The whole chain under a burst: the six stages as `kyb worker` processes on the Tansu broker,
+with real Redis and SMTP, N submissions published at once (mixed clean / blurry / mismatch).
+
+Run twice side by side: one worker per stage, then two quality and two OCR workers. Reports
+submissions/s end to end; p50/p95/max of submission -> QualityChecked (the customer's instant
+feedback), submission -> review task, decision -> email; peak RSS per worker; and consumer lag
+over time per stage, drawn as a PNG next to the JSON (`--plot`).
+
+    python benchmarks/chain.py --submissions 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import cv2
+import numpy as np
+import psutil
+from kafka import KafkaConsumer, TopicPartition
+
+from consumers.assign.roster import hash_token
+from pipeline.app.topology import STAGES
+from pipeline.kafka_runtime import consumer_config
+from pipeline.lag import LagReader
+from pipeline.publishing import KafkaPublisher
+from pipeline.settings import Settings
+from pipeline.wiring import build_documents
+from producers.decisions import DecisionPublisher, simulated_decision
+from producers.portal import PortalPublisher
+from producers.synthetic import portal_form, random_spec, with_typo, write_pair
+from schemas import decode_event
+from schemas.enums import TaskAction
+from schemas.events import NotificationSent, QualityChecked, ReviewTask
+from tests.conftest import SmtpServer, start_broker, stop_process
+from tests.helpers import kyb_command
+
+FINAL_MAILS = ("verified", "rejected", "resubmission_required")
+WATCHED = ("kyb.quality.checked", "kyb.review.tasks", "kyb.notifications.results")
+
+
+def percentiles(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return {
+        "p50_s": round(statistics.median(ordered), 2),
+        "p95_s": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 2),
+        "max_s": round(ordered[-1], 2),
+    }
+
+
+class Observer(threading.Thread):
+    """Reads the chain's outputs (no group) and the lag; answers review tasks like a reviewer."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(daemon=True)
+        self.settings, self.stop = settings, threading.Event()
+        self.seen: dict[str, dict[str, float]] = defaultdict(dict)
+        self.decided: dict[str, float] = {}
+        self.lag: list[tuple[float, dict[str, int]]] = []
+
+    def run(self) -> None:
+        consumer = KafkaConsumer(**consumer_config(self.settings, None))
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in WATCHED
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        decisions = DecisionPublisher(KafkaPublisher(self.settings))
+        lag, next_lag = LagReader(self.settings), 0.0
+        while not self.stop.is_set():
+            for records in consumer.poll(timeout_ms=200).values():
+                for record in records:
+                    self._see(decode_event(record.value), decisions)
+            if time.monotonic() >= next_lag:
+                per_stage: dict[str, int] = defaultdict(int)
+                for report in lag.read(STAGES):
+                    per_stage[report.stage] += report.lag
+                self.lag.append((time.monotonic(), dict(per_stage)))
+                next_lag = time.monotonic() + 1.0
+        lag.close()
+        consumer.close()
+
+    def _see(self, event: Any, decisions: DecisionPublisher) -> None:
+        now, marks = time.monotonic(), self.seen[event.submission_id]
+        if isinstance(event, QualityChecked):
+            marks.setdefault("quality", now)
+        elif isinstance(event, ReviewTask) and event.action is TaskAction.ASSIGNED:
+            if "task" not in marks:
+                marks["task"] = now
+                decisions.decide(event, *simulated_decision(event), note="chain benchmark")
+                self.decided[event.submission_id] = time.monotonic()
+        elif (
+            isinstance(event, NotificationSent)
+            and event.notification_id.rsplit(".", 1)[-1] in FINAL_MAILS
+        ):
+            marks.setdefault("final_mail", now)
+
+
+def make_submissions(
+    count: int, folder: Path, seed: int
+) -> list[tuple[dict[str, Any], Path, Path]]:
+    """Clean (60 %), a blurred front (20 %) and a mistyped registration number (20 %)."""
+    rng = random.Random(seed)
+    made = []
+    for n in range(count):
+        spec = random_spec(rng, rng.choice(("SG", "GB", "HK", "AU")))
+        kind = ("clean", "clean", "clean", "blurry", "mismatch")[n % 5]
+        front, back = write_pair(spec, folder, f"s{n}", width=1400)
+        if kind == "blurry":
+            image = cv2.imread(str(front))
+            cv2.imwrite(str(front), cv2.GaussianBlur(image, (0, 0), 6))
+        typed = with_typo(spec, rng) if kind == "mismatch" else spec
+        made.append((portal_form(typed, f"acct-chain-{n}", f"owner{n}@chain.example"), front, back))
+    return made
+
+
+def run_chain(
+    replicas: dict[str, int], submissions: list[tuple[dict[str, Any], Path, Path]], base: Path
+) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(dir=base))
+    broker = start_broker(workdir)
+    smtp = SmtpServer()
+    smtp.start()
+    prefix = f"kyb-chain-{uuid.uuid4().hex[:8]}:"
+    (workdir / "documents").mkdir()
+    env = os.environ | {
+        "KYB_BOOTSTRAP_SERVERS": broker.bootstrap,
+        "KYB_STATE_BACKEND": "redis",
+        "KYB_KEY_PREFIX": prefix,
+        "KYB_DOCUMENT_ROOTS": json.dumps([str(workdir / "documents")]),
+        "KYB_SMTP_PORT": str(smtp.port),
+        "KYB_SESSION_TIMEOUT_MS": "6000",
+        "KYB_HEARTBEAT_INTERVAL_MS": "1000",
+        "OMP_THREAD_LIMIT": "1",
+    }
+    settings = Settings(
+        bootstrap_servers=broker.bootstrap,
+        document_roots=[workdir / "documents"],
+        key_prefix=prefix,
+    )
+    subprocess.run(kyb_command("topics", "create"), env=env, check=True, capture_output=True)
+    roster = workdir / "roster.yaml"
+    roster.write_text(
+        "reviewers:\n  - {id: rev-chain, name: Chain, email: rev@kyb.example,"
+        f" token_sha256: {hash_token('t-chain')}, max_open: 1000,"
+        " queues: [identity, compliance]}\n"
+    )
+    subprocess.run(kyb_command("reviewers", "load", str(roster)), env=env, check=True)
+    workers = [
+        subprocess.Popen(
+            kyb_command("worker", stage.name),
+            env=env,
+            stdout=(workdir / f"{stage.name}-{n}.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        for stage in STAGES
+        for n in range(replicas.get(stage.name, 1))
+    ]
+    names = [stage.name for stage in STAGES for _ in range(replicas.get(stage.name, 1))]
+    peak: dict[int, float] = defaultdict(float)
+    observer = Observer(settings)
+    observer.start()
+    try:
+        time.sleep(8)  # workers join their groups
+        portal = PortalPublisher(KafkaPublisher(settings), build_documents(settings))
+        published: dict[str, float] = {}
+        started = time.monotonic()
+        for form, front, back in submissions:
+            event = portal.submit(form, front, back)
+            published[event.submission_id] = time.monotonic()
+        deadline = started + 60 + 6 * len(submissions)
+        while time.monotonic() < deadline:
+            for index, proc in enumerate(workers):
+                with contextlib.suppress(psutil.Error):
+                    peak[index] = max(peak[index], psutil.Process(proc.pid).memory_info().rss)
+            done = [s for s in published if "final_mail" in observer.seen.get(s, {})]
+            if len(done) == len(published):
+                break
+            time.sleep(0.5)
+        finished = time.monotonic()
+    finally:
+        observer.stop.set()
+        observer.join(10)
+        for proc in workers:
+            stop_process(proc, timeout=20)
+        smtp.stop()
+        stop_process(broker.process)
+    seen = {s: observer.seen.get(s, {}) for s in published}
+    completed = [s for s, marks in seen.items() if "final_mail" in marks]
+    last = max((seen[s]["final_mail"] for s in completed), default=finished)
+    rss: dict[str, float] = defaultdict(float)
+    for index, name in enumerate(names):
+        rss[name] = max(rss[name], round(peak[index] / 2**20))
+    return {
+        "workers": dict(replicas),
+        "submissions": len(published),
+        "completed": len(completed),
+        "submissions_per_s": round(len(completed) / max(last - started, 1e-9), 2),
+        "publish_s": round(max(published.values()) - started, 2),
+        "submission_to_quality_checked": percentiles(
+            [seen[s]["quality"] - t for s, t in published.items() if "quality" in seen[s]]
+        ),
+        "submission_to_review_task": percentiles(
+            [seen[s]["task"] - t for s, t in published.items() if "task" in seen[s]]
+        ),
+        "decision_to_email": percentiles(
+            [
+                seen[s]["final_mail"] - observer.decided[s]
+                for s in completed
+                if s in observer.decided
+            ]
+        ),
+        "peak_rss_mb": dict(rss),
+        "lag": [(round(t - started, 1), lags) for t, lags in observer.lag if t >= started],
+    }
+
+
+def plot(runs: list[dict[str, Any]], path: Path) -> None:
+    """Consumer lag per stage over time, one panel per run (OpenCV: no plotting library)."""
+    width, height, margin = 900, 300, 40
+    colours = [
+        (200, 80, 40),
+        (40, 160, 60),
+        (40, 80, 200),
+        (160, 40, 160),
+        (0, 150, 150),
+        (90, 90, 90),
+    ]
+    canvas = np.full((height * len(runs), width, 3), 255, np.uint8)
+    for row, run in enumerate(runs):
+        top = row * height
+        series = run["lag"]
+        t_max = max([t for t, _ in series] or [1.0])
+        y_max = max([v for _, lags in series for v in lags.values()] or [1])
+        cv2.putText(
+            canvas,
+            f"workers {run['workers']}",
+            (margin, top + 20),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.45,
+            (0, 0, 0),
+            1,
+        )
+        for index, stage in enumerate(s.name for s in STAGES):
+            points = [
+                (
+                    int(margin + (width - 2 * margin) * t / t_max),
+                    int(top + height - margin - (height - 2 * margin) * lags.get(stage, 0) / y_max),
+                )
+                for t, lags in series
+            ]
+            if len(points) > 1:
+                cv2.polylines(canvas, [np.array(points, np.int32)], False, colours[index], 2)
+            cv2.putText(
+                canvas,
+                stage,
+                (width - 120, top + 40 + 16 * index),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.4,
+                colours[index],
+                1,
+            )
+        cv2.putText(
+            canvas,
+            f"lag max {y_max}, {t_max:.0f} s",
+            (margin, top + height - 10),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.4,
+            (0, 0, 0),
+            1,
+        )
+    cv2.imwrite(str(path), canvas)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--submissions", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--plot", type=Path, default=Path("benchmarks/chain-lag.png"))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        base = Path(scratch)
+        submissions = make_submissions(args.submissions, base / "uploads", args.seed)
+        runs = [
+            run_chain({}, submissions, base),
+            run_chain({"quality": 2, "ocr": 2}, submissions, base),
+        ]
+    plot(runs, args.plot)
+    for run in runs:
+        run["lag_samples"] = len(run.pop("lag"))
+    print(json.dumps({"benchmark": "chain", "plot": str(args.plot), "runs": runs}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
