@@ -108,9 +108,8 @@ class Observer(threading.Thread):
                 marks["task"] = now
                 decisions.decide(event, *simulated_decision(event), note="chain benchmark")
                 self.decided[event.submission_id] = time.monotonic()
-        elif (
-            isinstance(event, NotificationSent)
-            and event.notification_id.rsplit(".", 1)[-1] in FINAL_MAILS
+        elif isinstance(event, NotificationSent) and any(
+            f".{mail}." in event.notification_id for mail in FINAL_MAILS
         ):
             marks.setdefault("final_mail", now)
 
@@ -164,7 +163,9 @@ def run_chain(
         f" token_sha256: {hash_token('t-chain')}, max_open: 1000,"
         " queues: [identity, compliance]}\n"
     )
-    subprocess.run(kyb_command("reviewers", "load", str(roster)), env=env, check=True)
+    subprocess.run(
+        kyb_command("reviewers", "load", str(roster)), env=env, check=True, capture_output=True
+    )
     workers = [
         subprocess.Popen(
             kyb_command("worker", stage.name),
@@ -191,7 +192,9 @@ def run_chain(
         while time.monotonic() < deadline:
             for index, proc in enumerate(workers):
                 with contextlib.suppress(psutil.Error):
-                    peak[index] = max(peak[index], psutil.Process(proc.pid).memory_info().rss)
+                    process = psutil.Process(proc.pid)  # with its decode/OCR sandbox children
+                    family = [process, *process.children(recursive=True)]
+                    peak[index] = max(peak[index], sum(p.memory_info().rss for p in family))
             done = [s for s in published if "final_mail" in observer.seen.get(s, {})]
             if len(done) == len(published):
                 break
