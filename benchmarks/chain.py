@@ -1,7 +1,8 @@
 """The whole chain under a burst: the six stages as `kyb worker` processes on the Tansu broker,
 with real Redis and SMTP, N submissions published at once (mixed clean / blurry / mismatch).
 
-Run twice side by side: one worker per stage, then two quality and two OCR workers. Reports
+Run four times side by side: one worker per stage, then two quality and two OCR workers, each
+with OCR at normal priority and yielding the CPU to quality (the default, `KYB_YIELD_NICE`). Reports
 submissions/s end to end; p50/p95/max of submission -> QualityChecked (the customer's instant
 feedback), submission -> review task, decision -> email; peak RSS per worker; and consumer lag
 over time per stage, drawn as a PNG next to the JSON (`--plot`).
@@ -133,7 +134,10 @@ def make_submissions(
 
 
 def run_chain(
-    replicas: dict[str, int], submissions: list[tuple[dict[str, Any], Path, Path]], base: Path
+    replicas: dict[str, int],
+    submissions: list[tuple[dict[str, Any], Path, Path]],
+    base: Path,
+    yield_nice: int = 10,
 ) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(dir=base))
     broker = start_broker(workdir)
@@ -150,6 +154,7 @@ def run_chain(
         "KYB_SESSION_TIMEOUT_MS": "6000",
         "KYB_HEARTBEAT_INTERVAL_MS": "1000",
         "OMP_THREAD_LIMIT": "1",
+        "KYB_YIELD_NICE": str(yield_nice),
     }
     settings = Settings(
         bootstrap_servers=broker.bootstrap,
@@ -215,6 +220,7 @@ def run_chain(
         rss[name] = max(rss[name], round(peak[index] / 2**20))
     return {
         "workers": dict(replicas),
+        "ocr_nice": yield_nice,
         "submissions": len(published),
         "completed": len(completed),
         "submissions_per_s": round(len(completed) / max(last - started, 1e-9), 2),
@@ -256,7 +262,7 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
         y_max = max([v for _, lags in series for v in lags.values()] or [1])
         cv2.putText(
             canvas,
-            f"workers {run['workers']}",
+            f"workers {run['workers']}, OCR nice {run['ocr_nice']}",
             (margin, top + 20),
             cv2.FONT_HERSHEY_SIMPLEX,
             0.45,
@@ -303,9 +309,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         base = Path(scratch)
         submissions = make_submissions(args.submissions, base / "uploads", args.seed)
-        runs = [
-            run_chain({}, submissions, base),
-            run_chain({"quality": 2, "ocr": 2}, submissions, base),
+        runs = [  # OCR at normal priority, then yielding the CPU to quality (the default)
+            run_chain(replicas, submissions, base, yield_nice=nice)
+            for replicas in ({}, {"quality": 2, "ocr": 2})
+            for nice in (0, 10)
         ]
     plot(runs, args.plot)
     for run in runs:

@@ -124,6 +124,13 @@ class Settings(BaseSettings):
         default=None, description="workers touch it every loop; `kyb health` checks its age"
     )
     native_threads: int = Field(default=1, ge=1, description="OpenCV/OpenMP threads per worker")
+    yield_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="nice increment for stages that yield the CPU (OCR) to the customer's "
+        "instant feedback (quality); 0 runs them at normal priority",
+    )
     sandbox: bool = Field(
         default=True, description="decode customer files and run OCR in a bounded child process"
     )

@@ -137,6 +137,9 @@ class Stage:
     handler: Handler
     description: str
     cpu_bound: bool = False
+    #: Runs at a lower CPU priority (`settings.yield_nice`), so on a shared machine the stages a
+    #: customer waits on (the quality feedback) get the CPU first.
+    yields_cpu: bool = False
     tick: Ticker | None = None  # run every `settings.tick_interval_s` by each worker
     outcomes: Outcomes = no_outcomes  # counted per window by the metrics middleware
     on_startup: Callable[[Context], None] | None = None  # once per worker, before any event

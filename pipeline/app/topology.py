@@ -54,6 +54,7 @@ STAGES: Final[tuple[Stage, ...]] = (
         on_startup=ocr.on_startup,
         description="Reads the certificate and matches it against the typed fields.",
         cpu_bound=True,
+        yields_cpu=True,  # the customer waits for quality's answer, not for OCR's
         scaling=Scaling(
             replicas=3, lag_threshold=10, cpu_request="1", memory_request="1Gi", memory_limit="3Gi"
         ),

@@ -49,6 +49,10 @@ def worker(
         from pipeline.threads import limit_native_threads
 
         limit_native_threads(settings.native_threads)
+    if chosen.yields_cpu and settings.yield_nice:
+        import os
+
+        os.nice(settings.yield_nice)  # its sandbox children inherit it
     runner = KafkaWorker(build_processor(chosen, settings), settings)
     runner.install_signal_handlers()
     runner.run(max_seconds=max_seconds)

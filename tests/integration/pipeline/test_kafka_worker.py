@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
 import threading
 from pathlib import Path
 
+import psutil
 from kafka import KafkaAdminClient, KafkaConsumer
 
 from pipeline.app.topology import stage_named
@@ -18,7 +21,8 @@ from producers.synthetic import random_spec, write_pair
 from schemas import TOPICS, decode_event
 from schemas.enums import Side
 from schemas.events import DeadLetter, QualityChecked
-from tests.helpers import application, document_ref, submission, wait_for
+from tests.conftest import stop_process
+from tests.helpers import application, document_ref, kyb_command, submission, wait_for
 
 
 def drain(settings: Settings, topic: str, want: int, timeout: float = 30) -> list:  # type: ignore[type-arg]
@@ -83,3 +87,30 @@ def test_worker_handles_good_records_dead_letters_bad_ones_and_commits(
     admin.close()
     total = sum(meta.offset for tp, meta in committed.items() if tp.topic == "kyb.submissions")
     assert total == 6, committed  # every record, bad or good, is committed after its output
+
+
+def test_ocr_yields_the_cpu_to_the_quality_feedback(kafka_broker: str, tmp_path: Path) -> None:
+    """On a shared machine the customer's instant answer (quality) must not queue behind OCR:
+    the OCR worker runs niced (`KYB_YIELD_NICE`), the quality worker does not."""
+    env = os.environ | {
+        "KYB_BOOTSTRAP_SERVERS": kafka_broker,
+        "KYB_DOCUMENT_ROOTS": json.dumps([str(tmp_path)]),
+    }
+    assert subprocess.run(kyb_command("topics", "create"), env=env, timeout=60).returncode == 0
+    own = os.nice(0)
+    workers = {
+        name: subprocess.Popen(
+            kyb_command("worker", name, "--max-seconds", "20"),
+            env=env,
+            stdout=(tmp_path / f"{name}.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        for name in ("ocr", "quality")
+    }
+    try:
+        wait_for(lambda: psutil.Process(workers["ocr"].pid).nice() > own, 15, what="ocr niced")
+        assert psutil.Process(workers["ocr"].pid).nice() == own + 10
+        assert psutil.Process(workers["quality"].pid).nice() == own
+    finally:
+        for proc in workers.values():
+            stop_process(proc, timeout=20)
