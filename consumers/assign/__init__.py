@@ -13,6 +13,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from consumers.assign.calendar import add_business_days
 from consumers.assign.ledger import Ledger, Notice, TaskRecord, describe, worker_ledger
@@ -185,52 +186,43 @@ def _events(ledger: Ledger, notices: Sequence[Notice], ctx: Context) -> list[Rev
         record = ledger.task(notice.task_id)
         if record is None:  # expired long after it was finished
             continue
-        if not record.spec:  # erased: only its cancellation is still told, without details
-            if notice.action is TaskAction.CANCELLED:
-                events.append(_erased_task_event(record, notice, ctx.clock()))
-            continue
+        if not record.spec and notice.action is not TaskAction.CANCELLED:
+            continue  # erased: only its cancellation is still told, without details
         events.append(_task_event(record, notice, ctx.clock()))
     return events
 
 
-def _erased_task_event(record: TaskRecord, notice: Notice, now: datetime) -> ReviewTask:
-    return ReviewTask(
-        event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"kyb/assign/{notice.raw}"),
-        occurred_at=now,
-        account_id=record.account_id,
-        submission_id=record.submission_id,
-        producer=STAGE,
-        task_id=record.task_id,
-        action=notice.action,
-        queue=record.queue,
-        reviewer_id=notice.reviewer_id,
-        assignment=notice.assignment,
-        assigned_at=now,
-        due_at=_utc(record.due),
-    )
-
-
 def _task_event(record: TaskRecord, notice: Notice, now: datetime) -> ReviewTask:
+    change: dict[str, Any] = {
+        # one id per change: a replay or a second ticking worker yields the same event
+        "event_id": uuid.uuid5(uuid.NAMESPACE_URL, f"kyb/assign/{notice.raw}"),
+        "occurred_at": now,
+        "producer": STAGE,
+        "task_id": record.task_id,
+        "action": notice.action,
+        "queue": record.queue,
+        "reviewer_id": notice.reviewer_id,
+        "assignment": notice.assignment,
+        "due_at": _utc(record.due),
+    }
+    if not record.spec:  # the account was erased: ids only
+        return ReviewTask(
+            **change,
+            account_id=record.account_id,
+            submission_id=record.submission_id,
+            assigned_at=now,
+        )
     spec = TaskSpec.model_validate_json(record.spec)
     assigned = [entry for entry in record.history if entry.action == "assigned"]
     assigned_at = (
         assigned[notice.assignment - 1].at if 0 < notice.assignment <= len(assigned) else None
     )
     return ReviewTask(
-        # one id per change: a replay or a second ticking worker yields the same event
-        event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"kyb/assign/{notice.raw}"),
-        occurred_at=now,
+        **change,
         account_id=spec.account_id,
         submission_id=spec.submission_id,
-        producer=STAGE,
-        task_id=record.task_id,
-        action=notice.action,
-        queue=record.queue,
-        reviewer_id=notice.reviewer_id,
-        assignment=notice.assignment,
         priority=spec.priority,
         assigned_at=_utc(assigned_at) if assigned_at is not None else now,
-        due_at=_utc(record.due),
         application=spec.application,
         quality_findings=spec.quality_findings,
         measurements=spec.measurements,
