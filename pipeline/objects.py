@@ -121,8 +121,4 @@ def _allowed_entry(entry: str) -> tuple[str, str]:
     return bucket, (prefix.rstrip("/") + "/") if prefix else ""
 
 
-def is_object_uri(uri: str) -> bool:
-    return uri.startswith("s3://")
-
-
-__all__ = ["ObjectDocuments", "is_object_uri"]
+__all__ = ["ObjectDocuments"]

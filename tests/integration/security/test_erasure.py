@@ -96,6 +96,13 @@ class World:
         )
         return sub, fields
 
+    def submitted_account(self) -> tuple[str, SubmissionReceived, FieldsMatched]:
+        """A new account whose submission (mainland yes) has gone through to its review tasks."""
+        account = f"acct-{uuid.uuid4().hex[:6]}"
+        sub, fields = self.submit(account, T0)
+        self.send(sub, fields)
+        return account, sub, fields
+
     def tasks(self, account: str) -> list[ReviewTask]:
         events = self.runtime.topics["kyb.review.tasks"]
         return [t for t in events if isinstance(t, ReviewTask) and t.account_id == account]
@@ -126,9 +133,7 @@ def test_erasure_forgets_the_account_and_replays_do_not_bring_it_back(
     redis_store: RedisStateStore, tmp_path: Path
 ) -> None:
     world = World(redis_store, tmp_path)
-    account = f"acct-{uuid.uuid4().hex[:6]}"
-    sub, fields = world.submit(account, T0)
-    world.send(sub, fields)
+    account, sub, fields = world.submitted_account()
     before = world.tasks(account)
     assert {(t.queue.value, t.action) for t in before} == {
         ("compliance", TaskAction.ASSIGNED),
@@ -193,9 +198,7 @@ def test_account_state_expires_after_the_configured_days(
     redis_store: RedisStateStore, tmp_path: Path
 ) -> None:
     world = World(redis_store, tmp_path)
-    account = f"acct-{uuid.uuid4().hex[:6]}"
-    sub, fields = world.submit(account, T0)
-    world.send(sub, fields)
+    account, _, _ = world.submitted_account()
     ttl = redis_store.client.ttl(redis_store.key(account_key(account)))
     assert 399 * 86_400 < ttl <= 400 * 86_400
     personal = [

@@ -210,18 +210,13 @@ def test_a_stage_makes_its_worker_resources_once_and_releases_them(tmp_path: Pat
         pool.append("used")
         return ok_handler(event, ctx)
 
-    stage = Stage(
-        "probe",
-        (catalog.SUBMISSIONS,),
-        (SubmissionReceived,),
-        (QualityChecked,),
-        handler,
-        "test stage",
+    probe = make(handler, tmp_path)
+    stage = replace(
+        probe.stage,
         on_startup=open_pool,
         on_shutdown=lambda ctx: closed.append(ctx.resources["pool"]),
     )
-    ctx = Context("probe", Settings(), memory_state_store(), DocumentStore([tmp_path], 100))
-    processor = StageProcessor(stage, ctx)
+    processor = StageProcessor(stage, probe.ctx)
     assert made == ["pool"]  # before any event
     for _ in range(2):
         processor.process(encode_event(submission()), SOURCE)
