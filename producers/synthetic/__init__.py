@@ -7,8 +7,9 @@ here is a real company. `data` holds the tables, `specs` what a certificate says
 how it is drawn.
 """
 
+from producers.synthetic.canvas import cjk_font, font
 from producers.synthetic.data import CJK_FONT, FONT_DIR, FONT_FAMILIES, LAYOUTS
-from producers.synthetic.render import cjk_font, font, render_back, render_front, write_pair
+from producers.synthetic.render import render_back, render_front, write_pair
 from producers.synthetic.specs import (
     CertificateSpec,
     portal_form,

@@ -3,97 +3,13 @@ several layouts per site, bilingual Chinese licences, seals and signatures."""
 
 from __future__ import annotations
 
-from datetime import date
-from functools import lru_cache
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
-from producers.synthetic.data import CJK_FONT, FONT_DIR, FONT_FAMILIES
+from producers.synthetic.canvas import Canvas, cjk_font, fmt_date, font, zh_date
 from producers.synthetic.specs import CertificateSpec
 from schemas.enums import EntityType, Site
-
-
-@lru_cache(maxsize=64)
-def font(
-    size: int, bold: bool = False, family: str = "sans"
-) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    regular, heavy = FONT_FAMILIES.get(family, FONT_FAMILIES["sans"])
-    for candidate in (heavy if bold else regular, regular, FONT_FAMILIES["sans"][0]):
-        if (FONT_DIR / candidate).is_file():
-            return ImageFont.truetype(str(FONT_DIR / candidate), size)
-    return ImageFont.load_default(size)  # Pillow's bundled FreeType font
-
-
-@lru_cache(maxsize=16)
-def cjk_font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    path = FONT_DIR / CJK_FONT
-    return ImageFont.truetype(str(path), size) if path.is_file() else font(size)
-
-
-def _fmt(day: date, style: int = 0) -> str:
-    if style == 1:
-        return day.isoformat()
-    if style == 2:
-        return f"{day:%d/%m/%Y}"
-    return f"{day.day} {day:%B %Y}"
-
-
-def _zh_date(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
-class _Canvas:
-    def __init__(self, width: int, background: tuple[int, int, int]) -> None:
-        self.width, self.height = width, int(width * 0.70)
-        self.image = Image.new("RGB", (self.width, self.height), background)
-        self.draw = ImageDraw.Draw(self.image)
-        self.unit = width / 1800
-
-    def px(self, value: float) -> int:
-        return int(value * self.unit)
-
-    def frame(self, colour: tuple[int, int, int], inner: tuple[int, int, int] | None) -> None:
-        m = self.px(40)
-        self.draw.rectangle(
-            (m, m, self.width - m, self.height - m), outline=colour, width=max(4, self.px(14))
-        )
-        if inner:
-            self.draw.rectangle(
-                (2 * m, 2 * m, self.width - 2 * m, self.height - 2 * m),
-                outline=inner,
-                width=max(2, self.px(4)),
-            )
-
-    def centred(
-        self,
-        y: int,
-        text: str,
-        fnt: ImageFont.FreeTypeFont | ImageFont.ImageFont,
-        colour: tuple[int, int, int],
-    ) -> None:
-        w = self.draw.textlength(text, font=fnt)
-        self.draw.text(((self.width - w) / 2, y), text, font=fnt, fill=colour)
-
-    def seal(self, centre: tuple[int, int], radius: int, label: str = "SEAL") -> None:
-        x, y = centre
-        red = (190, 30, 30)
-        self.draw.ellipse(
-            (x - radius, y - radius, x + radius, y + radius),
-            outline=red,
-            width=max(3, radius // 12),
-        )
-        inner = int(radius * 0.75)
-        self.draw.ellipse(
-            (x - inner, y - inner, x + inner, y + inner), outline=red, width=max(2, radius // 20)
-        )
-        fnt = (
-            cjk_font(max(10, radius // 4))
-            if not label.isascii()
-            else font(max(10, radius // 4), True)
-        )
-        w = self.draw.textlength(label, font=fnt)
-        self.draw.text((x - w / 2, y - radius // 7), label, font=fnt, fill=red)
 
 
 def _entity_text(spec: CertificateSpec) -> str:
@@ -105,11 +21,11 @@ def _entity_text(spec: CertificateSpec) -> str:
 def render_front(spec: CertificateSpec, width: int = 1800) -> Image.Image:
     if spec.site is Site.CHINA:
         return _render_chinese(spec, width)
-    canvas = _Canvas(width, (250, 246, 232) if spec.layout != 2 else (244, 248, 250))
+    canvas = Canvas(width, (250, 246, 232) if spec.layout != 2 else (244, 248, 250))
     c, f = canvas, spec.font
     size = {0: 40, 1: 38, 2: 36}[spec.layout]
     body, label = font(c.px(size), family=f), font(c.px(size), True, family=f)
-    expiry = _fmt(spec.expiry_date, spec.layout) if spec.expiry_date else "No expiry"
+    expiry = fmt_date(spec.expiry_date, spec.layout) if spec.expiry_date else "No expiry"
     if spec.layout == 0:
         c.frame((20, 60, 120), (170, 140, 60))
         c.centred(c.px(130), spec.country_name.upper(), font(c.px(44), True, f), (20, 60, 120))
@@ -119,7 +35,7 @@ def render_front(spec: CertificateSpec, width: int = 1800) -> Image.Image:
             ("Registration No.:", spec.registration_number),
             ("Registered Address:", spec.address_line1),
             ("", f"{spec.city}, {spec.state_province}"),
-            ("Date of Issue:", _fmt(spec.issue_date)),
+            ("Date of Issue:", fmt_date(spec.issue_date)),
             ("Valid Until:", expiry),
             ("Entity Type:", _entity_text(spec)),
         ]
@@ -147,7 +63,7 @@ def render_front(spec: CertificateSpec, width: int = 1800) -> Image.Image:
         lines = [
             f"Company Number: {spec.registration_number}",
             f"Registered Office: {spec.address_line1}, {spec.city}, {spec.state_province}",
-            f"Date of Incorporation: {_fmt(spec.issue_date, 1)}",
+            f"Date of Incorporation: {fmt_date(spec.issue_date, 1)}",
             f"Expiry Date: {expiry}",
             f"Authority: {spec.authority}",
         ]
@@ -174,7 +90,7 @@ def render_front(spec: CertificateSpec, width: int = 1800) -> Image.Image:
             ("Address", spec.address_line1),
             ("City", spec.city),
             ("State / Province", spec.state_province),
-            ("Date of Registration", _fmt(spec.issue_date, 2)),
+            ("Date of Registration", fmt_date(spec.issue_date, 2)),
             ("Expiry Date", expiry),
             ("Entity Type", _entity_text(spec)),
         ]
@@ -193,15 +109,13 @@ def render_front(spec: CertificateSpec, width: int = 1800) -> Image.Image:
 
 
 def _render_chinese(spec: CertificateSpec, width: int) -> Image.Image:
-    c = _Canvas(width, (252, 248, 240))
+    c = Canvas(width, (252, 248, 240))
     c.frame((170, 30, 30), (200, 160, 60))
     zh = cjk_font(c.px(38))
     zh_big = cjk_font(c.px(84))
     en = font(c.px(30), family=spec.font)
     expiry_zh = (
-        f"{_zh_date(spec.issue_date)} 至 {_zh_date(spec.expiry_date)}"
-        if spec.expiry_date
-        else "长期"
+        f"{zh_date(spec.issue_date)} 至 {zh_date(spec.expiry_date)}" if spec.expiry_date else "长期"
     )
     expiry_en = (
         f"{spec.issue_date.isoformat()} to {spec.expiry_date.isoformat()}"
@@ -229,7 +143,7 @@ def _render_chinese(spec: CertificateSpec, width: int) -> Image.Image:
         (
             "成立日期",
             "Date of Establishment",
-            _zh_date(spec.issue_date),
+            zh_date(spec.issue_date),
             spec.issue_date.isoformat(),
         ),
         ("营业期限", "Valid Until", expiry_zh, expiry_en),
@@ -268,7 +182,7 @@ def _render_chinese(spec: CertificateSpec, width: int) -> Image.Image:
 
 
 def render_back(spec: CertificateSpec, width: int = 1800) -> Image.Image:
-    c = _Canvas(width, (246, 244, 236))
+    c = Canvas(width, (246, 244, 236))
     c.frame((20, 60, 120), None)
     f = spec.font
     lines = [
