@@ -7,22 +7,23 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test lint typecheck check system-deps chaos bench clean lock
 
-# Exact versions with hashes (requirements-dev.lock) are what CI and `make test` install; the
-# project itself goes on top without resolving anything. `make lock` regenerates both locks
-# from pyproject.toml after a dependency change.
+# Exact versions with hashes (requirements-dev.lock) are what CI and `make test` install, with
+# --no-deps: the lock is complete, and it leaves out what requirements-overrides.txt drops
+# (opencv-python, which would shadow the headless cv2). The project itself goes on top without
+# resolving anything. `make lock` regenerates both locks from pyproject.toml after a change.
 $(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install -q --require-hashes --no-deps -r requirements-dev.lock
 	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
 lock: $(STAMP)
 	$(BIN)/python -m pip install -q uv
 	$(BIN)/uv pip compile -q pyproject.toml --python-version 3.11 --generate-hashes \
-	  -o requirements.lock
+	  --override requirements-overrides.txt -o requirements.lock
 	$(BIN)/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 --generate-hashes \
-	  -c requirements.lock -o requirements-dev.lock
+	  --override requirements-overrides.txt -c requirements.lock -o requirements-dev.lock
 
 system-deps:
 	./scripts/install-system-deps.sh

@@ -9,6 +9,12 @@ are read the way the stage reads them (text layer plus a printed cross-check) an
 OCR of the same page, side by side: exactness and the speed ratio.
 
     python benchmarks/ocr_accuracy.py --seed 2 --per-medium 40 --split holdout
+
+China site, both engines side by side on the same licences (accuracy per layout, time per
+document, peak RSS of the process reading, install size):
+
+    python benchmarks/ocr_accuracy.py --site china --engines tesserocr,rapidocr --seed 5 \
+        --per-medium 50
 """
 
 from __future__ import annotations
@@ -16,12 +22,15 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
 import statistics
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
+from consumers.ocr import engine_name as site_engine
 from consumers.ocr import read_born_digital, read_document
 from consumers.ocr.engines import engine
 from consumers.ocr.matching import match_fields
@@ -52,10 +61,14 @@ def _statuses(fields: list[Any]) -> dict[str, str]:
 
 
 def _ocr(data: bytes, application: Application, settings: Settings) -> tuple[dict[str, Any], float]:
-    started = time.perf_counter()
     quality = check_image(data, Side.FRONT, settings.quality)
+    started = time.perf_counter()  # the OCR stage's work: prepare, read, match
     reading = read_document(
-        data, quality.measurements, application.site, settings, engine(settings.ocr_engine)
+        data,
+        quality.measurements,
+        application.site,
+        settings,
+        engine(site_engine(settings, application.site)),
     )
     fields = match_fields(reading, application, TODAY)
     return {
@@ -75,14 +88,16 @@ def _text_layer(data: bytes, application: Application, settings: Settings) -> tu
     return {"status": _statuses(fields), "found": found, "reasons": reasons}, elapsed
 
 
-def evaluate(seed: int, medium: str, engine_name: str) -> dict[str, Any]:
+def evaluate(seed: int, medium: str, engine_name: str, site: str = "any") -> dict[str, Any]:
     limit_native_threads(1)
-    case = make_ocr_case(seed, medium=Medium(medium))
-    settings = Settings(ocr_engine=engine_name)
+    case = make_ocr_case(seed, None if site == "any" else Site(site), Medium(medium))
+    settings = Settings(ocr_engine=engine_name, ocr_engine_china=engine_name)
     application = case.application()
     result: dict[str, Any] = {
         "source": "generated",
         "medium": medium,
+        "site": case.spec.site.value,
+        "layout": case.spec.layout,
         "variant": case.variant,
         "truth": sorted(f.value for f in case.truly_mismatched),
     }
@@ -102,9 +117,13 @@ def evaluate(seed: int, medium: str, engine_name: str) -> dict[str, Any]:
             "seconds": {"text_layer": layer_s, "ocr": ocr_s},
         }
     else:
-        ocr, _ = _ocr(case.front, application, settings)
-        result |= ocr
+        ocr, seconds = _ocr(case.front, application, settings)
+        result |= ocr | {"seconds": {"ocr": seconds}}
     return result
+
+
+def _peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def evaluate_real(document_id: str, engine_name: str) -> dict[str, Any]:
@@ -186,38 +205,84 @@ def born_digital_summary(results: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seed", type=int, default=2, help="1 = tuning; report on another")
-    parser.add_argument("--per-medium", type=int, default=40)
-    parser.add_argument("--split", choices=("tune", "holdout", "all"), default="holdout")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--engine", default="tesserocr", choices=("tesserocr", "pytesseract"))
-    args = parser.parse_args()
-    master = random.Random(args.seed)
-    jobs = [
-        (master.randrange(2**31), medium.value) for medium in Medium for _ in range(args.per_medium)
-    ]
-    real = [
-        doc.id
-        for doc in corpus.documents()
-        if doc.kind == "born_digital_pdf" and doc.company_name and args.split in (doc.split, "all")
-    ]
-    started = time.perf_counter()
-    with ProcessPoolExecutor(args.workers) as pool:
-        results = list(
-            pool.map(
-                evaluate,
-                [seed for seed, _ in jobs],
-                [medium for _, medium in jobs],
-                [args.engine] * len(jobs),
-                chunksize=2,
-            )
+#: What each engine adds to an install: its Python distributions and model files.
+ENGINE_FOOTPRINT = {
+    "tesserocr": (("tesserocr",), ("eng.traineddata", "chi_sim.traineddata", "osd.traineddata")),
+    "pytesseract": (
+        ("pytesseract",),
+        ("eng.traineddata", "chi_sim.traineddata", "osd.traineddata"),
+    ),
+    "rapidocr": (("rapidocr-onnxruntime", "onnxruntime", "shapely", "pyclipper"), ()),
+}
+
+
+def _read_only(data: bytes, measured: Any, site: str, engine_name: str) -> float:
+    """Read one document as the OCR sandbox's child does; that process's peak RSS (MB)."""
+    limit_native_threads(1)
+    settings = Settings(ocr_engine=engine_name, ocr_engine_china=engine_name)
+    read_document(data, measured, Site(site), settings, engine(engine_name))
+    return _peak_rss_mb()
+
+
+def engine_rss_mb(engine_name: str, site: str, documents: int = 8) -> float:
+    """Peak RSS of a fresh process that only reads (the quality check ran elsewhere, as in
+    the pipeline): what the OCR worker's sandbox child holds with this engine."""
+    settings = Settings()
+    cases = [make_ocr_case(seed, Site(site), Medium.PHOTO) for seed in range(documents)]
+    measured = [check_image(c.front, Side.FRONT, settings.quality).measurements for c in cases]
+    with ProcessPoolExecutor(1) as pool:
+        peaks = pool.map(
+            _read_only,
+            [c.front for c in cases],
+            measured,
+            [site] * documents,
+            [engine_name] * documents,
         )
-        results += list(pool.map(evaluate_real, real, [args.engine] * len(real)))
+        return max(peaks)
+
+
+def install_mb(engine_name: str) -> float:
+    """Installed size of the engine's distributions plus its tessdata models (not libtesseract
+    itself, a Debian package both need for OSD)."""
+    from importlib import metadata
+
+    from consumers.ocr.engines import tessdata_path
+
+    distributions, models = ENGINE_FOOTPRINT[engine_name]
+    total = 0
+    for name in distributions:
+        for file in metadata.distribution(name).files or ():
+            located = Path(str(file.locate()))
+            total += located.stat().st_size if located.is_file() else 0
+    total += sum((Path(tessdata_path()) / model).stat().st_size for model in models)
+    return round(total / 2**20, 1)
+
+
+def key_fields(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Name and registration-number verdicts over all `results`, in one flat row."""
+    table = field_table(results)
+    row: dict[str, Any] = {"documents": len(results)}
+    for field, short in (
+        (FieldName.COMPANY_NAME, "name"),
+        (FieldName.REGISTRATION_NUMBER, "number"),
+    ):
+        scored = table.get(field.value, {})
+        row |= {
+            f"{short}_precision": scored.get("mismatch_precision"),
+            f"{short}_recall": scored.get("mismatch_recall"),
+            f"{short}_correct": scored.get("verdict_correct"),
+            f"{short}_not_found": scored.get("not_found_rate"),
+        }
+    return row
+
+
+def engine_report(results: list[dict[str, Any]], engine_name: str, site: str) -> dict[str, Any]:
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    layouts: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for result in results:
         groups[f"{result['source']}/{result['medium']}"].append(result)
+        if result.get("site") == Site.CHINA.value:
+            layouts[f"china layout {result['layout']}"].append(result)
     errors = Counter(
         f"{r['source']}/{r['medium']} {f.value}={r['status'].get(f.value)} ({r['variant']})"
         for r in results
@@ -226,27 +291,87 @@ def main() -> None:
         and (r["status"][f.value] in {"mismatch", "partial", "not_found"})
         != (f.value in r["truth"])
     )
+    seconds = sorted(r["seconds"]["ocr"] for r in results if "seconds" in r)
+    return {
+        "summary": key_fields(results)
+        | {
+            "median_ms": round(1000 * statistics.median(seconds)) if seconds else None,
+            "p95_ms": round(1000 * seconds[int(0.95 * (len(seconds) - 1))]) if seconds else None,
+            "reader_peak_rss_mb": engine_rss_mb(
+                engine_name, Site.INTERNATIONAL.value if site == "any" else site
+            ),
+            "install_mb": install_mb(engine_name),
+        },
+        "by_layout": {name: key_fields(group) for name, group in sorted(layouts.items())},
+        "by_medium": {
+            name: {
+                "documents": len(group),
+                "quality_refused": sum(not r["quality_passed"] for r in group),
+                "fields": field_table(group),
+            }
+            for name, group in sorted(groups.items())
+        },
+        "born_digital": {
+            name: born_digital_summary(group)
+            for name, group in sorted(groups.items())
+            if name.endswith(Medium.BORN_DIGITAL.value)
+        },
+        "errors": dict(errors.most_common(25)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seed", type=int, default=2, help="1 = tuning; report on another")
+    parser.add_argument("--per-medium", type=int, default=40)
+    parser.add_argument("--split", choices=("tune", "holdout", "all"), default="holdout")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--site", choices=("any", "international", "china"), default="any", help="any: 30%% China"
+    )
+    parser.add_argument(
+        "--engines", default="tesserocr", help="comma-separated: tesserocr,pytesseract,rapidocr"
+    )
+    args = parser.parse_args()
+    engines = [name.strip() for name in args.engines.split(",") if name.strip()]
+    master = random.Random(args.seed)
+    media = [m for m in Medium if not (args.site == "china" and m is Medium.BORN_DIGITAL)]
+    jobs = [
+        (master.randrange(2**31), medium.value) for medium in media for _ in range(args.per_medium)
+    ]
+    real = [
+        doc.id
+        for doc in corpus.documents()
+        if doc.kind == "born_digital_pdf"
+        and doc.company_name
+        and args.split in (doc.split, "all")
+        and args.site != "china"
+    ]
+    started = time.perf_counter()
+    reports = {}
+    for name in engines:  # one pool per engine: each RSS figure is that engine's
+        with ProcessPoolExecutor(args.workers) as pool:
+            results = list(
+                pool.map(
+                    evaluate,
+                    [seed for seed, _ in jobs],
+                    [medium for _, medium in jobs],
+                    [name] * len(jobs),
+                    [args.site] * len(jobs),
+                    chunksize=2,
+                )
+            )
+            results += list(pool.map(evaluate_real, real, [name] * len(real)))
+        reports[name] = engine_report(results, name, args.site)
     print(
         json.dumps(
             {
                 "benchmark": "ocr_accuracy",
                 "seed": args.seed,
                 "split": args.split,
-                "engine": args.engine,
-                "by_medium": {
-                    name: {
-                        "documents": len(group),
-                        "quality_refused": sum(not r["quality_passed"] for r in group),
-                        "fields": field_table(group),
-                    }
-                    for name, group in sorted(groups.items())
-                },
-                "born_digital": {
-                    name: born_digital_summary(group)
-                    for name, group in sorted(groups.items())
-                    if name.endswith(Medium.BORN_DIGITAL.value)
-                },
-                "errors": dict(errors.most_common(25)),
+                "site": args.site,
+                "side_by_side": {name: report["summary"] for name, report in reports.items()},
+                "engines": reports,
                 "seconds": round(time.perf_counter() - started, 1),
             },
             indent=2,

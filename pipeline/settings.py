@@ -12,6 +12,8 @@ from typing import Literal, Self
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+OcrEngineName = Literal["tesserocr", "pytesseract", "rapidocr"]
+
 
 class QualityThresholds(BaseModel):
     """Limits of the image-quality checks (calibrated by benchmarks/quality_accuracy.py).
@@ -178,7 +180,14 @@ class Settings(BaseSettings):
     quality: QualityThresholds = Field(default_factory=QualityThresholds)
 
     # --- OCR
-    ocr_engine: Literal["tesserocr", "pytesseract"] = "tesserocr"
+    ocr_engine: OcrEngineName = Field(
+        default="tesserocr", description="international certificates (Latin script)"
+    )
+    ocr_engine_china: OcrEngineName = Field(
+        default="rapidocr",
+        description="China-site licences: PP-OCRv4 reads the Chinese name and USCC where "
+        "tesseract's chi_sim misses (README: choosing the OCR engine)",
+    )
     ocr_document_long_side: int = Field(default=1800, description="OCR the document at this size")
     ocr_document_long_side_china: int = Field(
         default=2400, description="Chinese licences: CJK plus small Latin print need more pixels"

@@ -66,6 +66,20 @@ def _name_variant(name: str, rng: random.Random) -> tuple[str, str, bool]:
     return name, "exact", False
 
 
+def _chinese_name_variant(name: str, rng: random.Random) -> tuple[str, str, bool]:
+    """(typed name, variant label, is a real mismatch) for a name printed in Chinese only."""
+    roll = rng.random()
+    if roll < 0.15:  # one character of the trade name typed as another (a homophone)
+        i = rng.randrange(2, 6)
+        other = rng.choice([c for c in "恒衡华化东冬方芳通同信新" if c != name[i]])
+        return name[:i] + other + name[i + 1 :], "name typo", True
+    if roll < 0.2:
+        return name[:2] + "宏远" + name[4:], "different company", True
+    if roll < 0.3 and name.endswith("有限公司"):
+        return name + " ", "trailing space", False
+    return name, "exact", False
+
+
 def _number_variant(number: str, rng: random.Random) -> tuple[str, str, bool]:
     roll = rng.random()
     if roll < 0.12:
@@ -95,7 +109,11 @@ def make_ocr_case(seed: int, site: Site | None = None, medium: Medium = Medium.P
     spec = random_spec(rng, site=site)
     if rng.random() < 0.12 and spec.expiry_date is not None:
         spec = replace(spec, expiry_date=date(2025, rng.randint(1, 12), rng.randint(1, 28)))
-    name, name_variant, name_bad = _name_variant(spec.company_name, rng)
+    name, name_variant, name_bad = (
+        _chinese_name_variant(spec.name_zh, rng)
+        if spec.chinese_only
+        else _name_variant(spec.company_name, rng)
+    )
     number, number_variant, number_bad = _number_variant(spec.registration_number, rng)
     city, city_bad = spec.city, False
     if rng.random() < 0.1:

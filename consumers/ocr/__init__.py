@@ -32,12 +32,25 @@ from schemas.events import (
     SideMeasurements,
 )
 
-__all__ = ["handle", "on_startup", "read_born_digital", "read_document"]
+__all__ = [
+    "engine_name",
+    "handle",
+    "handle_china",
+    "on_startup",
+    "read_born_digital",
+    "read_document",
+]
 
 MIN_CONFIDENT_WORDS = 6
 _NUMBER_CHARACTERS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ "
 _NAME_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 .,&()'-"
 _CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def engine_name(settings: Settings, site: Site) -> str:
+    """The site's engine: Chinese licences and Latin-script certificates are read best by
+    different engines (README: choosing the OCR engine)."""
+    return settings.ocr_engine_china if site is Site.CHINA else settings.ocr_engine
 
 
 def worker_engine(ctx: Context) -> engines.OcrEngine:
@@ -54,6 +67,21 @@ def on_startup(ctx: Context) -> None:
 
 
 def handle(event: QualityChecked, ctx: Context) -> list[FieldsMatched]:
+    """International certificates (China-site licences are the `ocr-china` stage's)."""
+    if event.application.site is Site.CHINA:
+        return []
+    return _match(event, ctx)
+
+
+def handle_china(event: QualityChecked, ctx: Context) -> list[FieldsMatched]:
+    """China-site licences, read by their own engine in their own consumer group: PP-OCRv4
+    needs about twice the memory of tesseract, so these workers are sized and scaled apart."""
+    if event.application.site is not Site.CHINA:
+        return []
+    return _match(event, ctx)
+
+
+def _match(event: QualityChecked, ctx: Context) -> list[FieldsMatched]:
     if not event.passed:
         return []  # the customer is asked for new photos; nothing to read
     front = event.application.document(Side.FRONT)
@@ -65,6 +93,7 @@ def handle(event: QualityChecked, ctx: Context) -> list[FieldsMatched]:
     facts = _born_digital(data, ctx.settings)
     if facts is not None:
         return [_from_text_layer(event, ctx, data, facts, engine)]
+    used = engine_name(ctx.settings, event.application.site)
     try:
         reading = ctx.bounded(
             ctx.settings.ocr_timeout_s * 2,
@@ -77,12 +106,12 @@ def handle(event: QualityChecked, ctx: Context) -> list[FieldsMatched]:
     except (engines.OcrTimeout, SandboxTimeout, SandboxCrashed) as exc:
         nothing = _nothing_read(event.application)
         reasons = [f"OCR timed out after {ctx.settings.ocr_timeout_s} s ({exc}); check by eye"]
-        return [_result(event, ctx, nothing, reasons, "", engine.name)]
+        return [_result(event, ctx, nothing, reasons, "", used)]
     fields = match_fields(reading, event.application, ctx.clock().date())
     reasons = recommendation_reasons(fields)
     if not reading.lines:
         reasons.append("no text could be read on the front")
-    return [_result(event, ctx, fields, reasons, reading.text, engine.name)]
+    return [_result(event, ctx, fields, reasons, reading.text, used)]
 
 
 def _born_digital(data: bytes, settings: Settings) -> pdf.PdfFacts | None:
@@ -142,7 +171,7 @@ def _read_with_engine(
     data: bytes, measured: SideMeasurements | None, site: Site, settings: Settings
 ) -> Reading:
     """`read_document` with this process's engine (in the sandbox's child, its own)."""
-    engine = engines.engine(settings.ocr_engine, settings.tesseract_cmd)
+    engine = engines.engine(engine_name(settings, site), settings.tesseract_cmd)
     return read_document(data, measured, site, settings, engine)
 
 
@@ -159,7 +188,7 @@ def read_document(
         if site is Site.CHINA
         else settings.ocr_document_long_side
     )
-    prepared = prepare(data, measured, settings, size)
+    prepared = prepare(data, measured, settings, min(size, engine.long_side or size))
     languages = (
         settings.ocr_languages_china if site is Site.CHINA else settings.ocr_languages_international
     )
@@ -175,9 +204,11 @@ def read_document(
             else:
                 prepared = prepared.rotated(-turns)
     lines = lines_of(words)
-    reread = _reread(prepared, lines, site, settings, engine)
-    if site is Site.CHINA:
-        reread |= _reread_english_name(prepared, lines, settings, engine)
+    reread: dict[FieldName, Candidate] = {}
+    if engine.rereads:
+        reread = _reread(prepared, lines, site, settings, engine)
+        if site is Site.CHINA:
+            reread |= _reread_english_name(prepared, lines, settings, engine)
     return Reading(Side.FRONT, lines, prepared.to_original, reread)
 
 

@@ -24,7 +24,7 @@ class Line:
 
     @property
     def text(self) -> str:
-        return _join(word.text for word in self.words)
+        return join_words(word.text for word in self.words)
 
     def box(self, words: Sequence[Word] | None = None) -> tuple[int, int, int, int]:
         chosen = words or self.words
@@ -52,7 +52,7 @@ class Candidate:
         return self.line.box(self.words)
 
 
-def _join(tokens: Iterable[str]) -> str:
+def join_words(tokens: Iterable[str]) -> str:
     """Words joined by spaces, except between two CJK characters."""
     out = ""
     for token in tokens:
@@ -170,7 +170,7 @@ def _words_after(line: Line, characters: int) -> tuple[Word, ...]:
             tail = word.text[characters - before :].lstrip(_SEPARATORS)
             if tail:
                 taken.append(Word(tail, word.confidence, word.box, word.line))
-        consumed = _join([consumed, word.text]) if consumed else word.text
+        consumed = join_words([consumed, word.text]) if consumed else word.text
     return tuple(taken)
 
 
@@ -187,7 +187,7 @@ def find(lines: Sequence[Line], field: FieldName) -> Candidate | None:
                 words = line.words
             if not words:
                 continue
-            text = _join([w.text for w in words]).strip(_SEPARATORS)
+            text = join_words([w.text for w in words]).strip(_SEPARATORS)
             if not _plausible(field, text):
                 below = lines[index + 1] if index + 1 < len(lines) else None
                 if below is None or _is_label_line(below.text) or not _plausible(field, below.text):
@@ -254,6 +254,6 @@ def address_text(lines: Sequence[Line]) -> Candidate | None:
                 words += following.words
             if words:
                 return Candidate(
-                    _join([w.text for w in words]).strip(_SEPARATORS), tuple(words), line
+                    join_words([w.text for w in words]).strip(_SEPARATORS), tuple(words), line
                 )
     return None

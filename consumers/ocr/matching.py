@@ -14,7 +14,7 @@ from datetime import date
 
 from rapidfuzz import fuzz
 
-from consumers.ocr import registration
+from consumers.ocr import licence, registration
 from consumers.ocr.extract import Candidate, Line, address_text, find, following_text
 from consumers.ocr.text import (
     company_key,
@@ -39,6 +39,7 @@ _ALWAYS = str.maketrans({"q": "g"})
 #: "lronbridge": a capital I read as l (not the legal forms "ltd", "llc", or "lt" cut short).
 _WORD_INITIAL_L = re.compile(r"\bl(?!td?\b|lc\b)(?=[^aeiouy\W])")
 LEGAL_FORM_CLOSE = 75.0  # a garbled legal form ("co lt", "co td") still reads as "co ltd"
+_CJK = re.compile(r"[\u3400-\u9fff]")
 _SOLE_MARKERS = ("sole proprietorship", "sole proprietor", "individual business", "个体工商户")
 
 
@@ -119,8 +120,11 @@ def _status(score: float, equal: bool) -> MatchStatus:
 
 
 def _company_name(reading: Reading, typed: str) -> FieldMatch:
-    candidate = reading.reread.get(FieldName.COMPANY_NAME) or find(
-        reading.lines, FieldName.COMPANY_NAME
+    candidate = (
+        # typed in Chinese: the name as printed after 名称 (the licence has no English one)
+        (licence.value(reading.lines, FieldName.COMPANY_NAME) if _CJK.search(typed) else None)
+        or reading.reread.get(FieldName.COMPANY_NAME)
+        or find(reading.lines, FieldName.COMPANY_NAME)
     )
     wanted = company_key(typed)
     if candidate is None:
@@ -137,7 +141,11 @@ def _company_name(reading: Reading, typed: str) -> FieldMatch:
         wanted, found = wanted.translate(_GLYPHS), found.translate(_GLYPHS)
     score = round(fuzz.ratio(wanted, found), 1)
     notes: tuple[str, ...] = ()
-    equal = wanted == found
+    # Some engines drop the spaces between words ("ShenzhenHengtong"); nobody registers a
+    # company whose name differs from another's by spaces only.
+    equal = wanted.replace(" ", "") == found.replace(" ", "")
+    if equal:
+        score = 100.0
     if not equal and _garbled_legal_form(wanted, found):
         equal, notes = True, ("legal form garbled in the reading; the name itself matches",)
     return FieldMatch(
@@ -167,6 +175,10 @@ def _registration_number(reading: Reading, typed: str, country: str) -> FieldMat
         if check.valid is not None
         else check.rule,
     )
+    if country == "CN":
+        uscc = _uscc(reading, typed, notes)
+        if uscc is not None:
+            return uscc
     candidate = reading.reread.get(FieldName.REGISTRATION_NUMBER) or find(
         reading.lines, FieldName.REGISTRATION_NUMBER
     )
@@ -200,6 +212,33 @@ def _registration_number(reading: Reading, typed: str, country: str) -> FieldMat
     )
 
 
+def _uscc(reading: Reading, typed: str, notes: tuple[str, ...]) -> FieldMatch | None:
+    """A Unified Social Credit Code read whole (valid, or valid after undoing one OCR
+    confusion) is compared character for character; None when none was read whole."""
+    candidate = licence.uscc_candidate(reading.lines)
+    if candidate is None:
+        return None
+    code, repaired = licence.repair_uscc(candidate.text)
+    if code is None:
+        return None
+    if repaired:
+        notes = (
+            *notes,
+            f"read {candidate.text!r}; one OCR confusion undone by the check character",
+        )
+    wanted = registration.normalise(typed)
+    equal = wanted == code
+    return FieldMatch(
+        field=FieldName.REGISTRATION_NUMBER,
+        submitted=typed,
+        found=code,
+        score=100 if equal else round(fuzz.ratio(wanted, code), 1),
+        status=MatchStatus.MATCH if equal else MatchStatus.MISMATCH,
+        evidence=reading.evidence(candidate),
+        notes=notes,
+    )
+
+
 def _in_address(
     reading: Reading, field: FieldName, typed: str, where: Candidate | None
 ) -> FieldMatch:
@@ -225,7 +264,9 @@ def _in_address(
 def _dates(reading: Reading, field: FieldName, country: str) -> tuple[Candidate | None, list[date]]:
     """Dates printed for `field`, including a label-less line below (bilingual certificates
     print the period again in English there)."""
-    candidate = find(reading.lines, field)
+    candidate = (licence.value(reading.lines, field) if country == "CN" else None) or find(
+        reading.lines, field
+    )
     if candidate is None:
         return None, []
     text = f"{candidate.text} {following_text(reading.lines, candidate)}"

@@ -60,6 +60,27 @@ STAGES: Final[tuple[Stage, ...]] = (
         ),
     ),
     Stage(
+        name="ocr-china",
+        reads=(catalog.QUALITY_CHECKED,),
+        accepts=(QualityChecked,),
+        emits=(FieldsMatched,),
+        handler=ocr.handle_china,
+        outcomes=ocr.outcomes,
+        on_startup=ocr.on_startup,
+        guards=(),  # `ocr` reports the topic's bad records
+        description="Reads China-site business licences (KYB_OCR_ENGINE_CHINA) and matches them.",
+        cpu_bound=True,
+        yields_cpu=True,
+        # PP-OCRv4 on ONNX Runtime peaks near 800 MB in the sandbox child, plus the worker
+        scaling=Scaling(
+            replicas=1,
+            lag_threshold=10,
+            cpu_request="1",
+            memory_request="1536Mi",
+            memory_limit="3Gi",
+        ),
+    ),
+    Stage(
         name="assign",
         reads=(
             catalog.SUBMISSIONS,
@@ -227,17 +248,22 @@ def mermaid() -> str:
     for topic in TOPICS:
         lines.append(f'    {topic_id[topic.name]}[["{topic.name}"]]')
     for stage in STAGES:
-        lines.append(f"    {stage.name}({stage.name})")
+        lines.append(f"    {_node(stage.name)}({stage.name})")
     for name, writer in EXTERNAL_WRITERS.items():
         if "runtime" not in writer:
             lines.append(f"    {writer.replace(' ', '_')}>{writer}] --> {topic_id[name]}")
     for stage in STAGES:
         for topic in stage.reads:
-            lines.append(f"    {topic_id[topic.name]} --> {stage.name}")
+            lines.append(f"    {topic_id[topic.name]} --> {_node(stage.name)}")
         for name in sorted({catalog.topic_for_type(cls).name for cls in stage.emits}):
-            lines.append(f"    {stage.name} --> {topic_id[name]}")
+            lines.append(f"    {_node(stage.name)} --> {topic_id[name]}")
     for name, reader in EXTERNAL_READERS.items():
         lines.append(
             f"    {topic_id[name]} --> {reader.replace(', ', '_').replace(' ', '_')}>{reader}]"
         )
     return "\n".join(lines)
+
+
+def _node(stage_name: str) -> str:
+    """A Mermaid node id (no hyphens) for a stage."""
+    return stage_name.replace("-", "_")

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
-from producers.synthetic.data import CJK_FONT, FONT_DIR, FONT_FAMILIES
+from producers.synthetic.data import CJK_FONT, CJK_FONTS, FONT_DIR, FONT_FAMILIES
 
 
 @lru_cache(maxsize=64)
@@ -21,10 +21,13 @@ def font(
     return ImageFont.load_default(size)  # Pillow's bundled FreeType font
 
 
-@lru_cache(maxsize=16)
-def cjk_font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    path = FONT_DIR / CJK_FONT
-    return ImageFont.truetype(str(path), size) if path.is_file() else font(size)
+@lru_cache(maxsize=64)
+def cjk_font(size: int, face: str = "hei") -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """A CJK face (`CJK_FONTS`: hei, song, kai); the Hei face when that one is missing."""
+    for candidate in (CJK_FONTS.get(face, CJK_FONT), CJK_FONT):
+        if (FONT_DIR / candidate).is_file():
+            return ImageFont.truetype(str(FONT_DIR / candidate), size)
+    return font(size)
 
 
 def fmt_date(day: date, style: int = 0) -> str:

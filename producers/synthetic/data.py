@@ -13,7 +13,22 @@ FONT_FAMILIES = {
     "condensed": ("dejavu/DejaVuSansCondensed.ttf", "dejavu/DejaVuSansCondensed-Bold.ttf"),
 }
 CJK_FONT = "wqy/wqy-microhei.ttc"
+#: Hei (sans), Song/Ming and Kai faces: real licences print in Song and Kai.
+CJK_FONTS = {"hei": CJK_FONT, "song": "arphic/uming.ttc", "kai": "arphic/ukai.ttc"}
 LAYOUTS = 3
+#: Chinese licences: 0-2 bilingual (as some exporters' translations), 3 the national format
+#: of 2019 (two columns, code top left, QR code top right), 4 the older single-column copy.
+CN_LAYOUTS = 5
+CN_BILINGUAL_LAYOUTS = 3
+CN_SURNAMES = ("王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴")
+CN_GIVEN = ("伟", "芳", "娜", "敏", "静", "强", "磊", "洋", "艳", "军", "杰", "涛")
+CN_SCOPES = (
+    "技术开发、技术咨询、技术服务；软件开发；计算机系统服务",
+    "货物进出口；技术进出口；国内贸易代理；供应链管理服务",
+    "普通货物仓储服务；国内货物运输代理；装卸搬运",
+    "机械设备销售；电子产品销售；五金产品零售",
+)
+CN_CAPITALS = ("壹佰万元整", "伍佰万元整", "壹仟万元整", "贰佰万元整", "叁拾万元整")
 
 COUNTRIES = {
     "SG": (

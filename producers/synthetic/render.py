@@ -8,6 +8,7 @@ from pathlib import Path
 from PIL import Image
 
 from producers.synthetic.canvas import Canvas, cjk_font, fmt_date, font, zh_date
+from producers.synthetic.national import render_national
 from producers.synthetic.specs import CertificateSpec
 from schemas.enums import EntityType, Site
 
@@ -109,6 +110,8 @@ def render_front(spec: CertificateSpec, width: int = 1800) -> Image.Image:
 
 
 def _render_chinese(spec: CertificateSpec, width: int) -> Image.Image:
+    if spec.chinese_only:
+        return render_national(spec, width)
     c = Canvas(width, (252, 248, 240))
     c.frame((170, 30, 30), (200, 160, 60))
     zh = cjk_font(c.px(38))

@@ -13,8 +13,15 @@ from stdnum.jp import cn as jp_cn
 from stdnum.sg import uen
 
 from producers.synthetic.data import (
+    CJK_FONTS,
+    CN_BILINGUAL_LAYOUTS,
+    CN_CAPITALS,
+    CN_GIVEN,
+    CN_LAYOUTS,
     CN_PLACES,
     CN_ROADS,
+    CN_SCOPES,
+    CN_SURNAMES,
     CN_TRADES,
     CN_WORDS,
     COUNTRIES,
@@ -47,6 +54,21 @@ class CertificateSpec:
     font: str = "sans"
     name_zh: str = ""
     address_zh: str = ""
+    cjk_font: str = "hei"  # a key of CJK_FONTS
+    representative_zh: str = ""
+    capital_zh: str = ""
+    scope_zh: str = ""
+
+    @property
+    def chinese_only(self) -> bool:
+        """A licence in the national format prints the name in Chinese only."""
+        return self.site is Site.CHINA and self.layout >= CN_BILINGUAL_LAYOUTS
+
+    @property
+    def typed_company_name(self) -> str:
+        """What the customer types: the English version when the licence has one (the
+        portal's rule), else the name as printed."""
+        return self.name_zh if self.chinese_only else self.company_name
 
 
 def uscc(rng: random.Random, sole_proprietorship: bool = False) -> str:
@@ -136,10 +158,14 @@ def _chinese_spec(rng: random.Random, issued: date, expiry: date | None) -> Cert
         authority="State Administration for Market Regulation",
         country_name="People's Republic of China",
         site=Site.CHINA,
-        layout=rng.randrange(LAYOUTS),
+        layout=rng.randrange(CN_LAYOUTS),
         font=rng.choice(sorted(FONT_FAMILIES)),
         name_zh=name_zh,
         address_zh=f"{state_zh}{city_zh}{road_zh}{number}号",
+        cjk_font=rng.choice(sorted(CJK_FONTS)),
+        representative_zh=rng.choice(CN_SURNAMES) + "".join(rng.sample(CN_GIVEN, 2)),
+        capital_zh=rng.choice(CN_CAPITALS),
+        scope_zh=rng.choice(CN_SCOPES),
     )
 
 
@@ -169,7 +195,7 @@ def portal_form(
         "registered_country": spec.country,
         "contact_email": contact_email,
         "company": {
-            "company_name": spec.company_name,
+            "company_name": spec.typed_company_name,
             "registration_number": spec.registration_number,
             "state_province": spec.state_province,
             "city": spec.city,

@@ -19,7 +19,7 @@ from pipeline.settings import Settings
 from pipeline.stage import Context
 from pipeline.state import memory_state_store
 from producers.photos import encode, make_case
-from producers.synthetic import font, random_spec
+from producers.synthetic import font, random_spec, swap_digits
 from schemas.enums import FieldName, MatchStatus, Recommendation, Side, Site
 from schemas.events import FieldsMatched
 from tests.helpers import application, company, document_ref, run_kyb, submission
@@ -52,13 +52,14 @@ def run_stage(
     )
     if force_pass:  # as if the photo had somehow passed quality
         checked = checked.model_copy(update={"passed": True, "findings": ()})
-    found = ocr.handle(checked, Context("ocr", config, memory_state_store(), store, clock))
+    handle, stage = (ocr.handle_china, "ocr-china") if site is Site.CHINA else (ocr.handle, "ocr")
+    found = handle(checked, Context(stage, config, memory_state_store(), store, clock))
     return found[0] if found else None
 
 
 def typed_from(spec) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {
-        "company_name": spec.company_name,
+        "company_name": spec.typed_company_name,
         "registration_number": spec.registration_number,
         "state_province": spec.state_province,
         "city": spec.city,
@@ -79,6 +80,9 @@ def by_field(result: FieldsMatched) -> dict[FieldName, MatchStatus]:
         (Site.INTERNATIONAL, 2, "tesserocr"),
         (Site.CHINA, 0, "tesserocr"),
         (Site.CHINA, 2, "tesserocr"),
+        (Site.CHINA, 0, "rapidocr"),
+        (Site.CHINA, 3, "rapidocr"),
+        (Site.CHINA, 4, "rapidocr"),
         (Site.INTERNATIONAL, 0, "pytesseract"),
     ],
 )
@@ -94,22 +98,48 @@ def test_a_clean_photo_matches_every_typed_field(
         site,
         spec.country,
         ocr_engine=engine_name,
+        ocr_engine_china=engine_name,
     )
     assert result is not None
     statuses = by_field(result)
     for field in (
         FieldName.COMPANY_NAME,
         FieldName.REGISTRATION_NUMBER,
-        FieldName.CITY,
         FieldName.EXPIRY_DATE,
         FieldName.ISSUING_COUNTRY,
     ):
         assert statuses[field] is MatchStatus.MATCH, (field, result.fields)
+    # a licence in Chinese only does not print the city in the Latin letters typed
+    assert statuses[FieldName.CITY] is (
+        MatchStatus.NOT_FOUND if spec.chinese_only else MatchStatus.MATCH
+    )
     assert result.engine == engine_name
     name = next(m for m in result.fields if m.field is FieldName.COMPANY_NAME)
     assert name.evidence is not None and name.evidence.side is Side.FRONT
     x, y, w, h = name.evidence.box  # type: ignore[misc]
     assert w > 0 and h > 0 and x >= 0 and y >= 0  # a box on the original photo
+
+
+def test_a_chinese_licence_with_a_mistyped_name_and_number_is_flagged(tmp_path: Path) -> None:
+    """The national format (Chinese only, two columns, seal over the date), read by RapidOCR:
+    one character of the name and two digits of the code typed wrongly."""
+    rng = random.Random(SEED)
+    spec = replace(random_spec(rng, site=Site.CHINA), layout=3, expiry_date=None)
+    wrong_name = spec.name_zh[:2] + ("衡" if spec.name_zh[2] != "衡" else "恒") + spec.name_zh[3:]
+    typed = typed_from(spec) | {
+        "company_name": wrong_name,
+        "registration_number": swap_digits(spec.registration_number, rng),
+    }
+    result = run_stage(tmp_path, encode(make_case(spec, rng, None)), typed, Site.CHINA, "CN")
+    assert result is not None
+    assert result.engine == "rapidocr"  # the China site's default
+    statuses = by_field(result)
+    assert statuses[FieldName.COMPANY_NAME] in (MatchStatus.PARTIAL, MatchStatus.MISMATCH)
+    assert statuses[FieldName.REGISTRATION_NUMBER] is MatchStatus.MISMATCH
+    found = {m.field: m.found for m in result.fields}
+    assert found[FieldName.COMPANY_NAME] == spec.name_zh  # what the licence says, for the reviewer
+    assert found[FieldName.REGISTRATION_NUMBER] == spec.registration_number
+    assert result.recommendation is Recommendation.ATTENTION
 
 
 def test_a_wrong_number_and_an_expired_certificate_need_attention(tmp_path: Path) -> None:
