@@ -5,6 +5,7 @@ For each document: the stage's reading with each engine (tesserocr, pytesseract)
 share of company names and registration numbers each got right. Prints JSON with the ratios.
 
     python benchmarks/ocr.py --documents 16
+    python benchmarks/ocr.py --documents 16 --profile   # where the stage's time goes (stderr)
 """
 
 from __future__ import annotations
@@ -49,7 +50,11 @@ def _correct(reading: Reading, case: OcrCase) -> int:
 
 
 def stage_run(
-    cases: list[OcrCase], measurements: list[SideMeasurements], folder: str, engine_name: str
+    cases: list[OcrCase],
+    measurements: list[SideMeasurements],
+    folder: str,
+    engine_name: str,
+    profile: bool = False,
 ) -> dict[str, object]:
     """The stage as a worker runs it: one native thread, model kept loaded, one document in
     memory at a time (read from disk, as from the document store); the quality measurements
@@ -63,6 +68,12 @@ def stage_run(
     read_document(first, measurements[0], cases[0].spec.site, settings, ocr)  # warm up
     del first
     seconds, right = [], 0
+    profiler = None
+    if profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.002)
+        profiler.start()
     for index, (case, measured) in enumerate(zip(cases, measurements, strict=True)):
         data = (photo / f"{index}.jpg").read_bytes()
         started = time.perf_counter()
@@ -70,6 +81,9 @@ def stage_run(
         seconds.append(time.perf_counter() - started)
         release_native_memory()  # as the Kafka runner does after each batch
         right += _correct(reading, case)
+    if profiler is not None:
+        profiler.stop()
+        print(profiler.output_text(unicode=False, show_all=False), file=sys.stderr)
     return {
         "time": summary_ms(seconds),
         "seconds_total": sum(seconds),
@@ -113,6 +127,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--documents", type=int, default=16)
     parser.add_argument("--seed", type=int, default=9)
+    parser.add_argument("--profile", action="store_true", help="pyinstrument tree on stderr")
     args = parser.parse_args()
     master = random.Random(args.seed)
     cases = [make_ocr_case(master.randrange(2**31)) for _ in range(args.documents)]
@@ -126,7 +141,9 @@ def main() -> None:
         labels = [replace(case, front=b"") for case in cases]
         for name in ("tesserocr", "pytesseract"):
             with ProcessPoolExecutor(1, mp_context=spawn) as worker:  # fresh process: honest RSS
-                job = worker.submit(stage_run, labels, measured, folder, name)
+                job = worker.submit(
+                    stage_run, labels, measured, folder, name, args.profile and name == "tesserocr"
+                )
                 results[f"stage_{name}"] = job.result()
     cli = float(results["tesseract_cli_full_image"]["seconds_total"])  # type: ignore[arg-type]
     ratios = {

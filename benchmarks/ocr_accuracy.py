@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import random
 import resource
 import statistics
@@ -88,10 +89,17 @@ def _text_layer(data: bytes, application: Application, settings: Settings) -> tu
     return {"status": _statuses(fields), "found": found, "reasons": reasons}, elapsed
 
 
+def engine_settings(engine_name: str) -> Settings:
+    """`default`: each site's configured engine; otherwise that engine on both sites."""
+    if engine_name == "default":
+        return Settings()
+    return Settings(ocr_engine=engine_name, ocr_engine_china=engine_name)
+
+
 def evaluate(seed: int, medium: str, engine_name: str, site: str = "any") -> dict[str, Any]:
     limit_native_threads(1)
     case = make_ocr_case(seed, None if site == "any" else Site(site), Medium(medium))
-    settings = Settings(ocr_engine=engine_name, ocr_engine_china=engine_name)
+    settings = engine_settings(engine_name)
     application = case.application()
     result: dict[str, Any] = {
         "source": "generated",
@@ -130,7 +138,7 @@ def evaluate_real(document_id: str, engine_name: str) -> dict[str, Any]:
     """A real born-digital PDF with its true values typed: every verdict should be `match`."""
     limit_native_threads(1)
     document = corpus.by_id(document_id)
-    settings = Settings(ocr_engine=engine_name)
+    settings = engine_settings(engine_name)
     typed = {
         "company_name": document.company_name,
         "registration_number": document.registration_number or "0000",  # scored only if printed
@@ -216,29 +224,39 @@ ENGINE_FOOTPRINT = {
 }
 
 
-def _read_only(data: bytes, measured: Any, site: str, engine_name: str) -> float:
-    """Read one document as the OCR sandbox's child does; that process's peak RSS (MB)."""
+def _read_only(data: bytes, measured: Any, site: str, engine_name: str) -> tuple[float, float]:
+    """Read one document as the OCR sandbox's child does: (seconds, the process's peak RSS
+    in MB)."""
     limit_native_threads(1)
-    settings = Settings(ocr_engine=engine_name, ocr_engine_china=engine_name)
-    read_document(data, measured, Site(site), settings, engine(engine_name))
-    return _peak_rss_mb()
+    settings = engine_settings(engine_name)
+    reader = engine(site_engine(settings, Site(site)))
+    started = time.perf_counter()
+    read_document(data, measured, Site(site), settings, reader)
+    return time.perf_counter() - started, _peak_rss_mb()
 
 
-def engine_rss_mb(engine_name: str, site: str, documents: int = 8) -> float:
-    """Peak RSS of a fresh process that only reads (the quality check ran elsewhere, as in
-    the pipeline): what the OCR worker's sandbox child holds with this engine."""
+def reader_alone(engine_name: str, site: str, documents: int = 12) -> dict[str, float]:
+    """A fresh process that only reads, one document after another with nothing else running
+    (the quality check ran here first, as in the pipeline it runs in another stage): the
+    median time per document on one thread and the peak RSS, what the OCR worker's sandbox
+    child holds with this engine. The first document (loading the model) is not timed."""
     settings = Settings()
     cases = [make_ocr_case(seed, Site(site), Medium.PHOTO) for seed in range(documents)]
     measured = [check_image(c.front, Side.FRONT, settings.quality).measurements for c in cases]
-    with ProcessPoolExecutor(1) as pool:
-        peaks = pool.map(
-            _read_only,
-            [c.front for c in cases],
-            measured,
-            [site] * documents,
-            [engine_name] * documents,
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        runs = list(
+            pool.map(
+                _read_only,
+                [c.front for c in cases],
+                measured,
+                [site] * documents,
+                [engine_name] * documents,
+            )
         )
-        return max(peaks)
+    return {
+        "alone_median_ms": round(1000 * statistics.median(s for s, _ in runs[1:])),
+        "reader_peak_rss_mb": max(rss for _, rss in runs),
+    }
 
 
 def install_mb(engine_name: str) -> float:
@@ -248,6 +266,9 @@ def install_mb(engine_name: str) -> float:
 
     from consumers.ocr.engines import tessdata_path
 
+    if engine_name == "default":
+        settings = Settings()
+        return round(install_mb(settings.ocr_engine) + install_mb(settings.ocr_engine_china), 1)
     distributions, models = ENGINE_FOOTPRINT[engine_name]
     total = 0
     for name in distributions:
@@ -297,9 +318,7 @@ def engine_report(results: list[dict[str, Any]], engine_name: str, site: str) ->
         | {
             "median_ms": round(1000 * statistics.median(seconds)) if seconds else None,
             "p95_ms": round(1000 * seconds[int(0.95 * (len(seconds) - 1))]) if seconds else None,
-            "reader_peak_rss_mb": engine_rss_mb(
-                engine_name, Site.INTERNATIONAL.value if site == "any" else site
-            ),
+            **reader_alone(engine_name, Site.INTERNATIONAL.value if site == "any" else site),
             "install_mb": install_mb(engine_name),
         },
         "by_layout": {name: key_fields(group) for name, group in sorted(layouts.items())},
@@ -330,7 +349,10 @@ def main() -> None:
         "--site", choices=("any", "international", "china"), default="any", help="any: 30%% China"
     )
     parser.add_argument(
-        "--engines", default="tesserocr", help="comma-separated: tesserocr,pytesseract,rapidocr"
+        "--engines",
+        default="default",
+        help="comma-separated: default (each site's configured engine), tesserocr, "
+        "pytesseract, rapidocr",
     )
     args = parser.parse_args()
     engines = [name.strip() for name in args.engines.split(",") if name.strip()]
@@ -348,9 +370,11 @@ def main() -> None:
         and args.site != "china"
     ]
     started = time.perf_counter()
-    reports = {}
-    for name in engines:  # one pool per engine: each RSS figure is that engine's
-        with ProcessPoolExecutor(args.workers) as pool:
+    gathered = {}
+    # spawn, not fork: a child forked after OpenCV ran in this process can hang in its pool
+    spawn = multiprocessing.get_context("spawn")
+    for name in engines:
+        with ProcessPoolExecutor(args.workers, mp_context=spawn) as pool:
             results = list(
                 pool.map(
                     evaluate,
@@ -362,7 +386,8 @@ def main() -> None:
                 )
             )
             results += list(pool.map(evaluate_real, real, [name] * len(real)))
-        reports[name] = engine_report(results, name, args.site)
+        gathered[name] = results
+    reports = {name: engine_report(results, name, args.site) for name, results in gathered.items()}
     print(
         json.dumps(
             {

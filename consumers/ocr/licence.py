@@ -32,7 +32,8 @@ LABELS: dict[FieldName, tuple[str, ...]] = {
 #: Other labels of the format: they end the value before them.
 _OTHER_LABELS = ("类型", "法定代表人", "经营者", "注册资本", "组成形式", "经营范围", "登记机关")
 _ALL = sorted({*(label for labels in LABELS.values() for label in labels), *_OTHER_LABELS}, key=len)
-_SPACE = re.compile(r"\s+")
+_NAME_ENDINGS = ("有限公司", "有限责任公司", "经营部", "合伙企业", "分公司", "商行", "厂", "店")
+_TYPES = ("有限责任公司", "股份有限公司", "个体工商户")
 _ENGLISH_LABEL = re.compile(r"^[A-Za-z][A-Za-z .]*[:：]")
 _USCC_SHAPED = re.compile(r"[0-9A-Z]{18}")
 _CONFUSIONS = {"0": "O", "O": "0", "1": "I", "I": "1", "2": "Z", "Z": "2"}
@@ -68,23 +69,38 @@ def value(lines: Sequence[Line], field: FieldName) -> Candidate | None:
             words = _without_english_label(words)
             if words:
                 return Candidate(join_words(w.text for w in words), tuple(words), line)
+    return _name_shaped(lines) if field is FieldName.COMPANY_NAME else None
+
+
+def _name_shaped(lines: Sequence[Line]) -> Candidate | None:
+    """No 名称 label read (a seal over it, a glyph misread): the first word that ends like a
+    business name (…有限公司, …经营部) and is not the type printed after 类型."""
+    for line in lines:
+        for word in line.words:
+            text = word.text.strip(":：")
+            shaped = text.endswith(_NAME_ENDINGS) and text not in _TYPES and len(text) >= 6
+            if shaped and not any(label in text for label in _ALL):
+                return Candidate(text, (word,), line)
     return None
 
 
 def uscc_candidate(lines: Sequence[Line]) -> Candidate | None:
-    """The code after 统一社会信用代码 (the code-shaped word there), else the first word
-    anywhere that is a valid code, after at most one repair."""
+    """The code after 统一社会信用代码 (the code-shaped word there, or its words joined when
+    the engine split the code), else the first valid code anywhere, after at most one repair."""
     labelled = value(lines, FieldName.REGISTRATION_NUMBER)
     if labelled is not None:
         shaped = [w for w in labelled.words if sum(ch.isdigit() for ch in w.text) >= 4]
         if shaped:
+            joined = "".join(normalise(w.text.strip(":：")) for w in shaped)
+            if len(shaped) > 1 and repair_uscc(joined)[0] is not None:
+                return Candidate(joined, tuple(shaped), labelled.line)
             word = max(shaped, key=lambda w: len(normalise(w.text)))
             return Candidate(word.text.strip(":："), (word,), labelled.line)
     for line in lines:
-        for word in line.words:
-            for shaped_text in _USCC_SHAPED.findall(normalise(word.text)):
-                if repair_uscc(shaped_text)[0] is not None:
-                    return Candidate(shaped_text, (word,), line)
+        text = normalise(line.text)
+        for shaped_text in _USCC_SHAPED.findall(text):
+            if repair_uscc(shaped_text)[0] is not None:
+                return Candidate(shaped_text, line.words, line)
     return None
 
 

@@ -65,6 +65,15 @@ def test_a_label_alone_in_its_row_takes_the_value_below() -> None:
     assert candidate.words[0].box[1] == 250  # the evidence box is the code's, not the label's
 
 
+def test_a_code_read_in_two_pieces_is_joined() -> None:
+    lines = lines_of(
+        [*cell(150, 200, "统一社会信用代码", 300), *cell(500, 200, "91310115 MA1K3YJ52L")]
+    )
+    candidate = uscc_candidate(lines)
+    assert candidate is not None
+    assert candidate.text == CODE
+
+
 def test_label_and_value_read_as_one_box_are_parted() -> None:
     lines = lines_of([*cell(150, 300, "名称：深圳恒通物流有限公司", 600)])
     candidate = value(lines, FieldName.COMPANY_NAME)
@@ -81,6 +90,24 @@ def test_bilingual_rows_skip_the_english_label() -> None:
 
 def test_a_missing_label_gives_none() -> None:
     assert value(lines_of(cell(150, 300, "营业执照")), FieldName.COMPANY_NAME) is None
+    assert value(lines_of(cell(150, 300, "营业执照")), FieldName.ISSUE_DATE) is None
+
+
+def test_a_name_whose_label_was_not_read_is_found_by_its_shape() -> None:
+    """The seal over 名称, or a misread glyph: the business name still ends like one, and the
+    type (有限责任公司) is not taken for it."""
+    lines = lines_of(
+        [
+            *cell(150, 300, "名移", 120),  # 名称 misread
+            *cell(390, 300, "上海天元贸易有限公司"),
+            *cell(150, 380, "类型", 120),
+            *cell(390, 380, "有限责任公司"),
+        ]
+    )
+    candidate = value(lines, FieldName.COMPANY_NAME)
+    assert candidate is not None
+    assert candidate.text == "上海天元贸易有限公司"
+    assert value(lines_of(cell(390, 380, "有限责任公司")), FieldName.COMPANY_NAME) is None
 
 
 @pytest.mark.parametrize(
