@@ -167,7 +167,7 @@ def serve_faust(settings: Settings, hop: str, source: str, sink: str) -> None:
         async for key, value in stream.items():
             await sink_topic.send(key=key, value=work(value))
 
-    sys.argv = [sys.argv[0], "worker", "--loglevel", "warning", "--without-web"]
+    sys.argv = [sys.argv[0], "worker", "--loglevel", "warn", "--without-web"]
     app.main()
 
 
@@ -193,7 +193,7 @@ def noop_records(n: int, tag: str) -> list[tuple[bytes, bytes]]:
 
 def quality_records(n: int, tag: str, folder: Path) -> list[tuple[bytes, bytes]]:
     """Submissions of clean and blurry phone photos (6 distinct pairs, reused)."""
-    from producers.photos import encode, make_case
+    from producers.photos import Defect, encode, make_case
     from producers.synthetic import portal_form, random_spec
     from tests.helpers import application, document_ref
 
@@ -202,11 +202,11 @@ def quality_records(n: int, tag: str, folder: Path) -> list[tuple[bytes, bytes]]
     for index in range(6):
         rng = random.Random(index)
         spec = random_spec(rng)
-        defect = "blur" if index % 3 == 2 else None
+        defect = Defect.BLUR if index % 3 == 2 else None
         paths = []
         for side in ("front", "back"):
             path = folder / f"{index}-{side}.jpg"
-            path.write_bytes(encode(make_case(spec, rng, defect, side=side)))  # type: ignore[arg-type]
+            path.write_bytes(encode(make_case(spec, rng, defect, side=side)))
             paths.append(path)
         pairs.append((spec, paths))
     records = []
@@ -360,6 +360,10 @@ def measure(
         sent = paced(settings, source, steady, per_s)
         output.wait(list(sent), 300)
         latency = summary_ms([output.arrived[key] - at for key, at in sent.items()])
+    except TimeoutError:
+        log = (folder / f"{runtime}-{hop}.log").read_text(errors="replace")
+        print(f"{runtime}/{hop} timed out; its log ends:\n{log[-3000:]}", file=sys.stderr)
+        raise
     finally:
         output.close()
         stop_process(process, 15)
