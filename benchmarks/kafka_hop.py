@@ -75,15 +75,16 @@ class HopWorker(KafkaWorker):
             runtime.KafkaPublisher = original
 
 
-def events(n: int) -> list[bytes]:
+def events(n: int, tag: str = "acct", accounts: int = 500) -> list[bytes]:
+    """`n` encoded no-op events for `accounts` accounts named `<tag>-<i>`."""
     now = datetime.now(UTC)
     return [
         encode_event(
             ComplianceSelectionChanged(
                 event_id=uuid.uuid4(),
                 occurred_at=now,
-                account_id=f"acct-{i % 500}",
-                submission_id=f"sub-{i % 500}",
+                account_id=f"{tag}-{i % accounts}",
+                submission_id=f"sub-{tag}-{i % accounts}",
                 producer="bench",
                 mainland_resources=bool(i % 2),
             )

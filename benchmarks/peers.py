@@ -176,19 +176,10 @@ SERVE = {"ours": serve_ours, "quixstreams": serve_quixstreams, "faust": serve_fa
 
 # ------------------------------------------------------------------ records and measuring
 def noop_records(n: int, tag: str) -> list[tuple[bytes, bytes]]:
-    now = datetime.now(UTC)
-    records = []
-    for i in range(n):
-        event = ComplianceSelectionChanged(
-            event_id=uuid.uuid4(),
-            occurred_at=now,
-            account_id=f"{tag}-{i}",
-            submission_id=f"sub-{tag}-{i}",
-            producer="bench",
-            mainland_resources=bool(i % 2),
-        )
-        records.append((event.account_id.encode(), encode_event(event)))
-    return records
+    """`n` no-op events, one account each, keyed by the account (every runtime keeps it)."""
+    from benchmarks.kafka_hop import events
+
+    return [(f"{tag}-{i}".encode(), raw) for i, raw in enumerate(events(n, tag, accounts=n))]
 
 
 def quality_records(n: int, tag: str, folder: Path) -> list[tuple[bytes, bytes]]:
