@@ -74,8 +74,8 @@ def handle(event: QualityChecked, ctx: Context) -> list[FieldsMatched]:
 
 
 def handle_china(event: QualityChecked, ctx: Context) -> list[FieldsMatched]:
-    """China-site licences, read by their own engine in their own consumer group: PP-OCRv4
-    needs about twice the memory of tesseract, so these workers are sized and scaled apart."""
+    """China-site licences, read by their own engine in their own consumer group: only these
+    workers load ONNX Runtime and the PP-OCRv4 models, and they scale on their own lag."""
     if event.application.site is not Site.CHINA:
         return []
     return _match(event, ctx)

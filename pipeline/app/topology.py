@@ -71,7 +71,7 @@ STAGES: Final[tuple[Stage, ...]] = (
         description="Reads China-site business licences (KYB_OCR_ENGINE_CHINA) and matches them.",
         cpu_bound=True,
         yields_cpu=True,
-        # PP-OCRv4 on ONNX Runtime peaks near 800 MB in the sandbox child, plus the worker
+        # PP-OCRv4 on ONNX Runtime: about 640 MB in the sandbox child, plus the worker
         scaling=Scaling(
             replicas=1,
             lag_threshold=10,
