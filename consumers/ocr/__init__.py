@@ -8,7 +8,6 @@ certificate says, with the word boxes as evidence. The stage recommends; reviewe
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from consumers.ocr import engines, textlayer
@@ -16,6 +15,7 @@ from consumers.ocr.extract import Candidate, Line, find, lines_of
 from consumers.ocr.matching import Reading, match_fields, recommendation_reasons
 from consumers.ocr.preprocess import Prepared, prepare
 from consumers.ocr.registration import USCC_ALPHABET
+from consumers.ocr.text import CJK
 from consumers.quality import decoding, pdf
 from pipeline import filetypes
 from pipeline.errors import PermanentError
@@ -44,7 +44,6 @@ __all__ = [
 MIN_CONFIDENT_WORDS = 6
 _NUMBER_CHARACTERS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ "
 _NAME_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 .,&()'-"
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def engine_name(settings: Settings, site: Site) -> str:
@@ -220,7 +219,7 @@ def _reread_english_name(
     right of the Chinese value above it, read that band again, alone, from the column start;
     keep the result only if it ends with the words already read."""
     candidate = find(lines, FieldName.COMPANY_NAME)
-    if candidate is None or _CJK.search(candidate.text) or candidate.line not in lines:
+    if candidate is None or CJK.search(candidate.text) or candidate.line not in lines:
         return {}
     if candidate.words[0] is not candidate.line.words[0]:
         return {}  # the line has its own label ("Name: ..."): its start is known
@@ -231,7 +230,7 @@ def _reread_english_name(
     cjk_words = [
         w
         for w in (above.words if above else ())
-        if _CJK.search(w.text) and left - 6 * height <= w.box[0] <= left
+        if CJK.search(w.text) and left - 6 * height <= w.box[0] <= left
     ]
     if not cjk_words:
         return {}

@@ -238,9 +238,6 @@ def _split_line(
 ) -> list[Word]:
     """A line's words with boxes cut from the line's box in proportion to their characters."""
     left, top, width, height = box
-    stripped = text.strip()
-    if not stripped:
-        return []
     per_character = width / max(len(text), 1)
     words = []
     for match in re.finditer(r"\S+", text):

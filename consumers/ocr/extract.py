@@ -12,10 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from consumers.ocr.engines import Word
-from consumers.ocr.text import fold_text
+from consumers.ocr.text import CJK, fold_text
 from schemas.enums import FieldName
-
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -56,7 +54,7 @@ def join_words(tokens: Iterable[str]) -> str:
     """Words joined by spaces, except between two CJK characters."""
     out = ""
     for token in tokens:
-        if out and not (_CJK.search(out[-1]) and _CJK.search(token[0])):
+        if out and not (CJK.search(out[-1]) and CJK.search(token[0])):
             out += " "
         out += token
     return out
@@ -193,7 +191,7 @@ def find(lines: Sequence[Line], field: FieldName) -> Candidate | None:
                 if below is None or _is_label_line(below.text) or not _plausible(field, below.text):
                     continue
                 line, words, text = below, below.words, below.text.strip(_SEPARATORS)
-            if field is FieldName.COMPANY_NAME and _CJK.search(text):
+            if field is FieldName.COMPANY_NAME and CJK.search(text):
                 english = _english_below(lines, lines.index(line))
                 if english is not None:
                     return english  # the seed: use the English version when there are several
@@ -226,7 +224,7 @@ def _english_below(lines: Sequence[Line], index: int) -> Candidate | None:
     if index + 1 >= len(lines):
         return None
     following = lines[index + 1]
-    if _CJK.search(following.text) or _is_label_line(following.text):
+    if CJK.search(following.text) or _is_label_line(following.text):
         return None
     return Candidate(following.text.strip(_SEPARATORS), following.words, following)
 

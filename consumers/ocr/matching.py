@@ -17,6 +17,7 @@ from rapidfuzz import fuzz
 from consumers.ocr import licence, registration
 from consumers.ocr.extract import Candidate, Line, address_text, find, following_text
 from consumers.ocr.text import (
+    CJK,
     company_key,
     find_country,
     fold_text,
@@ -39,7 +40,6 @@ _ALWAYS = str.maketrans({"q": "g"})
 #: "lronbridge": a capital I read as l (not the legal forms "ltd", "llc", or "lt" cut short).
 _WORD_INITIAL_L = re.compile(r"\bl(?!td?\b|lc\b)(?=[^aeiouy\W])")
 LEGAL_FORM_CLOSE = 75.0  # a garbled legal form ("co lt", "co td") still reads as "co ltd"
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _SOLE_MARKERS = ("sole proprietorship", "sole proprietor", "individual business", "个体工商户")
 
 
@@ -122,7 +122,7 @@ def _status(score: float, equal: bool) -> MatchStatus:
 def _company_name(reading: Reading, typed: str) -> FieldMatch:
     candidate = (
         # typed in Chinese: the name as printed after 名称 (the licence has no English one)
-        (licence.value(reading.lines, FieldName.COMPANY_NAME) if _CJK.search(typed) else None)
+        (licence.value(reading.lines, FieldName.COMPANY_NAME) if CJK.search(typed) else None)
         or reading.reread.get(FieldName.COMPANY_NAME)
         or find(reading.lines, FieldName.COMPANY_NAME)
     )

@@ -11,6 +11,9 @@ from functools import lru_cache
 import pycountry
 
 # Legal forms written many ways; each maps to one canonical token sequence.
+#: A CJK ideograph (Chinese text on licences; matched by position and label, not by word).
+CJK = re.compile(r"[\u3400-\u9fff]")
+
 _LEGAL_FORMS: tuple[tuple[str, str], ...] = (
     (r"有限责任公司|有限公司", " co ltd "),
     (r"\bprivate limited\b", " pte ltd "),
