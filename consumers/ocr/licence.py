@@ -38,6 +38,8 @@ _ENGLISH_LABEL = re.compile(r"^[A-Za-z][A-Za-z .]*[:：]")
 _USCC_SHAPED = re.compile(r"[0-9A-Z]{18}")
 _CONFUSIONS = {"0": "O", "O": "0", "1": "I", "I": "1", "2": "Z", "Z": "2"}
 _CONFUSIONS |= {"5": "S", "S": "5", "8": "B", "B": "8"}
+#: Printed J and 1 read as brackets and bars (seen on RapidOCR photos of the code's last digit).
+_CONFUSIONS |= {"]": "J", "|": "1"}
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ def uscc_candidate(lines: Sequence[Line]) -> Candidate | None:
 
 def repair_uscc(read: str) -> tuple[str | None, bool]:
     """(the valid code, whether it was repaired): `read` itself when valid; else the one code
-    one OCR confusion away (0/O, 1/I, 2/Z, 5/S, 8/B) that validates (GB 32100-2015 check
+    one OCR confusion away (0/O, 1/I, 2/Z, 5/S, 8/B, ]→J, |→1) that validates (GB 32100-2015 check
     character), when exactly one does; else (None, False)."""
     code = normalise(read)
     if uscc_is_valid(code):

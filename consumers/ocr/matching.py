@@ -38,7 +38,7 @@ _GLYPHS = str.maketrans({"l": "i", "1": "i", "|": "i", "0": "o"})
 #: apart on a keyboard): folded on every reading.
 _ALWAYS = str.maketrans({"q": "g"})
 #: "lronbridge": a capital I read as l (not the legal forms "ltd", "llc", or "lt" cut short).
-_WORD_INITIAL_L = re.compile(r"\bl(?!td?\b|lc\b)(?=[^aeiouy\W])")
+_WORD_INITIAL_L = re.compile(r"\bl(?!td?\b|lc\b)(?=[^aeiouy\W\d_])")
 LEGAL_FORM_CLOSE = 75.0  # a garbled legal form ("co lt", "co td") still reads as "co ltd"
 _SOLE_MARKERS = ("sole proprietorship", "sole proprietor", "individual business", "个体工商户")
 
@@ -161,11 +161,13 @@ def _company_name(reading: Reading, typed: str) -> FieldMatch:
 
 def _garbled_legal_form(wanted: str, found: str) -> bool:
     """OCR often garbles the legal form at the end of a line ("Co., Lt", "Co, td"): the name
-    before it must be read exactly, and what follows must be close to the typed legal form."""
+    before it must be read exactly, and what follows must be close to the typed legal form.
+    No legal form has a digit ("Co., L1."): digits there are OCR's and are dropped."""
     name, form = split_legal_form(wanted)
     if not form or not found.startswith(name + " "):
         return False
-    return fuzz.ratio(form, found[len(name) + 1 :]) >= LEGAL_FORM_CLOSE
+    read_form = re.sub(r"\d", "", found[len(name) + 1 :]).strip()
+    return fuzz.ratio(form, read_form) >= LEGAL_FORM_CLOSE
 
 
 def _registration_number(reading: Reading, typed: str, country: str) -> FieldMatch:

@@ -129,6 +129,8 @@ def test_a_legal_form_garbled_at_the_line_end_is_not_a_finding_but_the_name_stil
     typed = "Shenzhen Dongfang Technology Co., Ltd."
     assert name_status("Shenzhen Dongfang Technology Co., Lt", typed) is MatchStatus.MATCH
     assert name_status("Shenzhen Dongfang Technology Co, td", typed) is MatchStatus.MATCH
+    assert name_status("Shenzhen Dongfang Technology Co., L1.", typed) is MatchStatus.MATCH
+    assert name_status("Shenzhen Dongfang Technology Co., LP", typed) is not MatchStatus.MATCH
     assert name_status("Shenzhen Dongfang Technology Inc.", typed) is not MatchStatus.MATCH
     assert name_status("Shenzhen Dongfeng Technology Co., Lt", typed) is not MatchStatus.MATCH
 

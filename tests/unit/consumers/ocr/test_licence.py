@@ -112,7 +112,13 @@ def test_a_name_whose_label_was_not_read_is_found_by_its_shape() -> None:
 
 @pytest.mark.parametrize(
     ("read", "confused"),
-    [("91310115MA1K3YJ52L", None), ("9131O115MA1K3YJ52L", "O"), ("91310115MA1K3YJ5ZL", "Z")],
+    [
+        ("91310115MA1K3YJ52L", None),
+        ("9131O115MA1K3YJ52L", "O"),
+        ("91310115MA1K3YJ5ZL", "Z"),
+        ("91310115MA1K3Y]52L", "]"),
+        ("9|310115MA1K3YJ52L", "|"),
+    ],
 )
 def test_one_confusion_is_undone_when_exactly_one_repair_validates(
     read: str, confused: str | None
