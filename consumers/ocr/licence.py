@@ -18,7 +18,7 @@ from consumers.ocr.extract import Candidate, Line, join_words
 from consumers.ocr.registration import normalise, uscc_is_valid
 from schemas.enums import FieldName
 
-__all__ = ["LABELS", "repair_uscc", "uscc_candidate", "value"]
+__all__ = ["LABELS", "repair_uscc", "uscc_candidate", "uscc_readings", "value"]
 
 #: The labels of the fields we match, as printed on licences of companies and of individual
 #: businesses (个体工商户 print 经营场所 and 注册日期).
@@ -94,34 +94,46 @@ def uscc_candidate(lines: Sequence[Line]) -> Candidate | None:
         shaped = [w for w in labelled.words if sum(ch.isdigit() for ch in w.text) >= 4]
         if shaped:
             joined = "".join(normalise(w.text.strip(":：")) for w in shaped)
-            if len(shaped) > 1 and repair_uscc(joined)[0] is not None:
+            if len(shaped) > 1 and uscc_readings(joined):
                 return Candidate(joined, tuple(shaped), labelled.line)
             word = max(shaped, key=lambda w: len(normalise(w.text)))
             return Candidate(word.text.strip(":："), (word,), labelled.line)
     for line in lines:
         text = normalise(line.text)
         for shaped_text in _USCC_SHAPED.findall(text):
-            if repair_uscc(shaped_text)[0] is not None:
+            if uscc_readings(shaped_text):
                 return Candidate(shaped_text, line.words, line)
     return None
 
 
 def repair_uscc(read: str) -> tuple[str | None, bool]:
-    """(the valid code, whether it was repaired): `read` itself when valid; else the one code
-    one OCR confusion away (0/O, 1/I, 2/Z, 5/S, 8/B, ]→J, |→1) that validates (GB 32100-2015 check
-    character), when exactly one does; else (None, False)."""
+    """(the valid code, whether it was repaired): `read` itself when valid; else the one
+    reading of `uscc_readings` when there is exactly one; else (None, False)."""
+    readings = uscc_readings(read)
+    if len(readings) != 1:
+        return None, False
+    return readings[0], readings[0] != normalise(read)
+
+
+def uscc_readings(read: str) -> list[str]:
+    """The valid codes `read` can stand for: itself when valid; else every code one OCR
+    error away that validates (GB 32100-2015 check character). The errors: one confusion
+    (0/O, 1/I, 2/Z, 5/S, 8/B, ]→J, |→1), or, on 17 characters, one doubled character read
+    once (a CTC recogniser such as PP-OCR merges repeats: JJ → J)."""
     code = normalise(read)
     if uscc_is_valid(code):
-        return code, False
-    if len(code) != 18:
-        return None, False
-    repairs = {
-        code[:i] + other + code[i + 1 :]
-        for i, ch in enumerate(code)
-        if (other := _CONFUSIONS.get(ch)) is not None
-    }
-    valid = [repair for repair in repairs if uscc_is_valid(repair)]
-    return (valid[0], True) if len(valid) == 1 else (None, False)
+        return [code]
+    if len(code) == 18:
+        repairs = {
+            code[:i] + other + code[i + 1 :]
+            for i, ch in enumerate(code)
+            if (other := _CONFUSIONS.get(ch)) is not None
+        }
+    elif len(code) == 17:
+        repairs = {code[: i + 1] + code[i:] for i in range(len(code))}
+    else:
+        repairs = set()
+    return sorted(repair for repair in repairs if uscc_is_valid(repair))
 
 
 def _chars(line: Line) -> list[_Char]:

@@ -215,20 +215,25 @@ def _registration_number(reading: Reading, typed: str, country: str) -> FieldMat
 
 
 def _uscc(reading: Reading, typed: str, notes: tuple[str, ...]) -> FieldMatch | None:
-    """A Unified Social Credit Code read whole (valid, or valid after undoing one OCR
-    confusion) is compared character for character; None when none was read whole."""
+    """A Unified Social Credit Code read whole (valid, or valid after undoing one OCR error)
+    is compared character for character; None when none was read whole. When several
+    one-error repairs validate, the typed code matches if it is one of them."""
     candidate = licence.uscc_candidate(reading.lines)
     if candidate is None:
         return None
-    code, repaired = licence.repair_uscc(candidate.text)
-    if code is None:
+    readings = licence.uscc_readings(candidate.text)
+    wanted = registration.normalise(typed)
+    if wanted in readings:
+        code = wanted
+    elif len(readings) == 1:
+        code = readings[0]
+    else:
         return None
-    if repaired:
+    if code != registration.normalise(candidate.text):
         notes = (
             *notes,
-            f"read {candidate.text!r}; one OCR confusion undone by the check character",
+            f"read {candidate.text!r}; one OCR error undone by the check character",
         )
-    wanted = registration.normalise(typed)
     equal = wanted == code
     return FieldMatch(
         field=FieldName.REGISTRATION_NUMBER,

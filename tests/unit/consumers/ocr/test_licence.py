@@ -8,7 +8,7 @@ import pytest
 
 from consumers.ocr.engines import Word, _split_line
 from consumers.ocr.extract import Line, lines_of
-from consumers.ocr.licence import repair_uscc, uscc_candidate, value
+from consumers.ocr.licence import repair_uscc, uscc_candidate, uscc_readings, value
 from consumers.ocr.matching import Reading, match_fields
 from consumers.ocr.registration import uscc_is_valid
 from schemas.enums import FieldName, MatchStatus, Side
@@ -127,6 +127,41 @@ def test_one_confusion_is_undone_when_exactly_one_repair_validates(
     code, repaired = repair_uscc(read)
     assert code == CODE
     assert repaired is (confused is not None)
+
+
+def test_a_doubled_character_read_once_is_restored_by_the_check_character() -> None:
+    # PP-OCR's CTC decoding merges repeats: the "11" of the code comes out as "1"
+    collapsed = CODE.replace("0115", "015")
+    assert len(collapsed) == 17
+    assert repair_uscc(collapsed) == (CODE, True)
+    assert CODE in uscc_readings(collapsed)
+    assert uscc_readings(CODE[:-2]) == []  # two characters short: no reading
+
+
+def test_several_valid_repairs_match_the_typed_code_only_if_it_is_one_of_them() -> None:
+    printed, ambiguous = "91310115MA0K3YJ52E", "9131015MA0K3YJ52E"  # 11 read as 1
+    assert uscc_is_valid(printed)
+    assert len(uscc_readings(ambiguous)) == 2  # doubling the 3 validates too
+    assert repair_uscc(ambiguous) == (None, False)
+    lines = lines_of([*cell(150, 100, "统一社会信用代码"), *cell(450, 100, ambiguous)])
+    reading = Reading(Side.FRONT, lines, lambda box: box)
+
+    def verdict(number: str) -> MatchStatus:
+        typed = application(
+            company=company(company_name="上海天元贸易有限公司", registration_number=number),
+            registered_country="CN",
+        )
+        [match] = [
+            m
+            for m in match_fields(reading, typed, TODAY)
+            if m.field is FieldName.REGISTRATION_NUMBER
+        ]
+        return match.status
+
+    assert verdict(printed) is MatchStatus.MATCH
+    other = next(code for code in uscc_readings(ambiguous) if code != printed)
+    assert verdict(other) is MatchStatus.MATCH  # as consistent with the reading as printed
+    assert verdict(CODE) is not MatchStatus.MATCH
 
 
 def test_no_repair_when_none_or_several_validate() -> None:
