@@ -33,7 +33,7 @@ from pipeline.app.topology import STAGES
 from pipeline.kafka_runtime import KafkaWorker, consumer_config, ensure_topics
 from pipeline.settings import Settings
 from pipeline.stage import Context, Stage
-from pipeline.state import memory_state_store
+from pipeline.state import StateStore, memory_state_store
 from pipeline.wiring import build_processor
 from schemas import Envelope, TopicSpec, encode_event
 from schemas.events import ComplianceSelectionChanged
@@ -53,8 +53,11 @@ def noop(event: ComplianceSelectionChanged, ctx: Context) -> Sequence[Envelope]:
 class HopWorker(KafkaWorker):
     """A worker whose outputs go to the next hop's topic instead of the catalog's."""
 
-    def __init__(self, stage: Stage, settings: Settings, target: str) -> None:
-        super().__init__(build_processor(stage, settings, memory_state_store()), settings)
+    def __init__(
+        self, stage: Stage, settings: Settings, target: str, state: StateStore | None = None
+    ) -> None:
+        state = memory_state_store() if state is None else state
+        super().__init__(build_processor(stage, settings, state), settings)
         self.target = target
 
     def run(self, max_seconds: float | None = None) -> None:
