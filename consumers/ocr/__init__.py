@@ -187,7 +187,9 @@ def read_document(
         if site is Site.CHINA
         else settings.ocr_document_long_side
     )
-    prepared = prepare(data, measured, settings, min(size, engine.long_side or size))
+    prepared = prepare(
+        data, measured, settings, min(size, engine.long_side or size), engine.needs_rules_erased
+    )
     languages = (
         settings.ocr_languages_china if site is Site.CHINA else settings.ocr_languages_international
     )
@@ -208,7 +210,32 @@ def read_document(
         reread = _reread(prepared, lines, site, settings, engine)
         if site is Site.CHINA:
             reread |= _reread_english_name(prepared, lines, settings, engine)
+    elif engine.long_side and site is Site.CHINA:
+        reread = _reread_name_line(prepared, lines, settings, engine)
     return Reading(Side.FRONT, lines, prepared.to_original, reread)
+
+
+def _reread_name_line(
+    prepared: Prepared, lines: list[Line], settings: Settings, engine: engines.OcrEngine
+) -> dict[FieldName, Candidate]:
+    """An engine that reads a shrunken page (RapidOCR at 960 px) sees the small English name
+    of a bilingual licence with few pixels per stroke ("Store" read "Sto e"): read that line
+    again from the full-size page. The matcher weighs both readings."""
+    candidate = find(lines, FieldName.COMPANY_NAME)
+    if candidate is None or CJK.search(candidate.text):
+        return {}
+    left, top, width, height = candidate.box
+    pad = max(4, height // 4)
+    crop = prepared.gray[
+        max(0, top - pad) : top + height + pad, max(0, left - pad) : left + width + pad
+    ]
+    if crop.size == 0:
+        return {}
+    text, confidence = engine.read_line(crop, _NAME_CHARACTERS, settings.ocr_timeout_s)
+    if sum(ch.isalpha() for ch in text) < 3:
+        return {}
+    word = engines.Word(text, confidence, candidate.box, (0, 0, 0))
+    return {FieldName.COMPANY_NAME: Candidate(text, (word,), candidate.line)}
 
 
 def _reread_english_name(

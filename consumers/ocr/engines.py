@@ -48,6 +48,10 @@ class OcrEngine(Protocol):
     rereads: bool
     #: The engine reads the page at most this large (None: as large as settings say).
     long_side: int | None
+    #: Whether ruled lines must be painted out first (tesseract reads them as |, ~ or 'ee';
+    #: a text detector such as RapidOCR's skips them, and painting out also erases strokes
+    #: that cross a rule: "Store" read "Sto e").
+    needs_rules_erased: bool
 
     def read(self, gray: MatLike, languages: str, timeout_s: float, psm: int = 4) -> list[Word]: ...
 
@@ -67,6 +71,7 @@ class TesserocrEngine:
     name = "tesserocr"
     rereads = True
     long_side: int | None = None
+    needs_rules_erased = True
 
     def __init__(self, tessdata: str | None = None) -> None:
         self._tessdata = tessdata or tessdata_path()
@@ -142,6 +147,7 @@ class PytesseractEngine:
     name = "pytesseract"
     rereads = True
     long_side: int | None = None
+    needs_rules_erased = True
 
     def __init__(self, command: str = "tesseract") -> None:
         self._command = command
@@ -186,6 +192,7 @@ class PytesseractEngine:
 class RapidOcrEngine:
     name = "rapidocr"
     rereads = False
+    needs_rules_erased = False
 
     def __init__(self, max_side: int = 960) -> None:
         from rapidocr_onnxruntime import RapidOCR

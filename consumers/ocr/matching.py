@@ -120,21 +120,36 @@ def _status(score: float, equal: bool) -> MatchStatus:
 
 
 def _company_name(reading: Reading, typed: str) -> FieldMatch:
-    candidate = (
-        # typed in Chinese: the name as printed after 名称 (the licence has no English one)
-        (licence.value(reading.lines, FieldName.COMPANY_NAME) if CJK.search(typed) else None)
-        or reading.reread.get(FieldName.COMPANY_NAME)
-        or find(reading.lines, FieldName.COMPANY_NAME)
+    # typed in Chinese: the name as printed after 名称 (the licence has no English one);
+    # else the labelled name, and its re-read when there is one: the better verdict counts
+    # (two readings of the same pixels; a different company reads different in both)
+    printed = licence.value(reading.lines, FieldName.COMPANY_NAME) if CJK.search(typed) else None
+    candidates = (
+        [printed]
+        if printed is not None
+        else [
+            candidate
+            for candidate in (
+                reading.reread.get(FieldName.COMPANY_NAME),
+                find(reading.lines, FieldName.COMPANY_NAME),
+            )
+            if candidate is not None
+        ]
     )
-    wanted = company_key(typed)
-    if candidate is None:
+    if not candidates:
         # No label read: is the typed name anywhere in the text?
+        wanted = company_key(typed)
         if wanted and company_key(reading.text).find(wanted) >= 0:
             return _found_unlabelled(FieldName.COMPANY_NAME, typed)
         return _not_found(FieldName.COMPANY_NAME, typed)
+    verdicts = [_name_verdict(reading, candidate, typed) for candidate in candidates]
+    return max(verdicts, key=lambda m: (m.status is MatchStatus.MATCH, m.score))
+
+
+def _name_verdict(reading: Reading, candidate: Candidate, typed: str) -> FieldMatch:
     # A word cannot start with l before a consonant in any name we read: that is a capital I.
     found = _WORD_INITIAL_L.sub("i", company_key(candidate.text)).translate(_ALWAYS)
-    wanted = _WORD_INITIAL_L.sub("i", wanted).translate(_ALWAYS)
+    wanted = _WORD_INITIAL_L.sub("i", company_key(typed)).translate(_ALWAYS)
     if candidate.confidence < SURE_CONFIDENCE:
         # l/I/1 and O/0 are OCR's classic confusions when it is unsure; a sure reading is
         # taken letter for letter, so a typed typo between l and i is still caught.
@@ -161,13 +176,15 @@ def _company_name(reading: Reading, typed: str) -> FieldMatch:
 
 def _garbled_legal_form(wanted: str, found: str) -> bool:
     """OCR often garbles the legal form at the end of a line ("Co., Lt", "Co, td"): the name
-    before it must be read exactly, and what follows must be close to the typed legal form.
-    No legal form has a digit ("Co., L1."): digits there are OCR's and are dropped."""
+    before it must be read exactly (spaces aside: "DongfangInformation"), and what follows
+    must be close to the typed legal form and no longer. No legal form has a digit
+    ("Co., L1."): digits there are OCR's and are dropped."""
     name, form = split_legal_form(wanted)
-    if not form or not found.startswith(name + " "):
+    name, form, found = name.replace(" ", ""), form.replace(" ", ""), found.replace(" ", "")
+    if not form or not found.startswith(name):
         return False
-    read_form = re.sub(r"\d", "", found[len(name) + 1 :]).strip()
-    return fuzz.ratio(form, read_form) >= LEGAL_FORM_CLOSE
+    read_form = re.sub(r"\d", "", found[len(name) :])
+    return len(read_form) <= len(form) and fuzz.ratio(form, read_form) >= LEGAL_FORM_CLOSE
 
 
 def _registration_number(reading: Reading, typed: str, country: str) -> FieldMatch:

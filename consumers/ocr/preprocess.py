@@ -53,7 +53,11 @@ class Prepared:
 
 
 def prepare(
-    data: bytes, measured: SideMeasurements | None, settings: Settings, long_side: int | None = None
+    data: bytes,
+    measured: SideMeasurements | None,
+    settings: Settings,
+    long_side: int | None = None,
+    erase_rules: bool = True,
 ) -> Prepared:
     limits = settings.quality
     try:
@@ -85,7 +89,9 @@ def prepare(
         method = cv2.INTER_CUBIC if resize > 1 else cv2.INTER_AREA
         gray = cv2.resize(gray, None, fx=resize, fy=resize, interpolation=method)
         forward = np.diag([resize, resize, 1.0]) @ forward
-    gray = _erase_rules(_stretch(gray))
+    gray = _stretch(gray)
+    if erase_rules:
+        gray = _erase_rules(gray)
     to_decoded = np.linalg.inv(forward)
     inverse = np.diag([scale, scale, 1.0]) @ to_decoded
     return Prepared(gray, inverse)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from consumers.ocr.engines import Word
-from consumers.ocr.extract import find, lines_of
+from consumers.ocr.extract import Candidate, find, lines_of
 from consumers.ocr.matching import Reading, match_fields, recommendation_reasons
 from schemas.enums import FieldName, MatchStatus, Side
 from tests.helpers import application, company
@@ -131,6 +131,8 @@ def test_a_legal_form_garbled_at_the_line_end_is_not_a_finding_but_the_name_stil
     assert name_status("Shenzhen Dongfang Technology Co, td", typed) is MatchStatus.MATCH
     assert name_status("Shenzhen Dongfang Technology Co., L1.", typed) is MatchStatus.MATCH
     assert name_status("Shenzhen Dongfang Technology Co., LP", typed) is not MatchStatus.MATCH
+    assert name_status("Shenzhen DongfangTechnology Co.,Lt", typed) is MatchStatus.MATCH
+    assert name_status("Shenzhen Dongfang Technologyxyz Co Ltd", typed) is not MatchStatus.MATCH
     assert name_status("Shenzhen Dongfang Technology Inc.", typed) is not MatchStatus.MATCH
     assert name_status("Shenzhen Dongfeng Technology Co., Lt", typed) is not MatchStatus.MATCH
 
@@ -140,3 +142,27 @@ def test_ocr_confusions_are_forgiven_only_where_ocr_makes_them() -> None:
     assert name_status("Jingiao Foods Ltd", "Jinqiao Foods Ltd", conf=96) == "match"
     assert name_status("Jinqiao Foods Ltd", "Jlnqiao Foods Ltd", conf=70) == "match"  # unsure
     assert name_status("Jinqiao Foods Ltd", "Jlnqiao Foods Ltd", conf=96) == "partial"  # sure
+
+
+def test_a_name_line_read_twice_counts_with_its_better_reading() -> None:
+    words = row(100, (50, "Company Name:")) + row(
+        100, (700, "Hangzhou Changcheng Technology Sto e"), block=2
+    )
+    lines = lines_of(words)
+    sharper = Word("Hangzhou Changcheng Technology Store", 97, (700, 100, 600, 30), (0, 0, 0))
+    reread = {FieldName.COMPANY_NAME: Candidate(sharper.text, (sharper,), lines[0])}
+
+    def status(typed: str, rereads: dict[FieldName, Candidate]) -> MatchStatus:
+        app = application(company=company(company_name=typed))
+        [name] = [
+            m
+            for m in match_fields(Reading(Side.FRONT, lines, lambda b: b, rereads), app, TODAY)
+            if m.field == "company_name"
+        ]
+        return name.status
+
+    typed = "Hangzhou Changcheng Technology Store"
+    assert status(typed, {}) is not MatchStatus.MATCH  # the page reading alone: a false alarm
+    assert status(typed, reread) is MatchStatus.MATCH
+    # another company reads different in both readings: still flagged
+    assert status("Hangzhou Changjiang Trading Store", reread) is not MatchStatus.MATCH
