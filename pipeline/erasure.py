@@ -9,8 +9,9 @@ is days to a year) and replays never bring erased data back, whichever stage rea
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -49,10 +50,14 @@ def erased_at(state: StateStore, account_id: str) -> float | None:
     return None if marker is None else float(marker["at"])
 
 
-def admits(state: StateStore, event: Envelope) -> bool:
+def admits(state: StateStore, event: Envelope, prefetched: Mapping[str, Any] | None = None) -> bool:
     """May `event` reach a handler? Only if its account was never erased, or it belongs to a
-    submission (or a portal answer) made after the erasure."""
-    marker = get_json(state, marker_key(event.account_id))
+    submission (or a portal answer) made after the erasure. `prefetched`: markers already
+    read for a batch, by account (None where there is none)."""
+    if prefetched is not None and event.account_id in prefetched:
+        marker = prefetched[event.account_id]
+    else:
+        marker = get_json(state, marker_key(event.account_id))
     if marker is None or event.submission_id in marker["allowed"]:
         return True
     fresh = isinstance(event, SubmissionReceived | ComplianceSelectionChanged)
@@ -75,16 +80,45 @@ def _allow(state: StateStore, account_id: str, submission_id: str) -> None:
 
 @dataclass
 class ErasureGate:
-    """Middleware: marks erasures, and keeps events of erased data away from the handler."""
+    """Middleware: marks erasures, and keeps events of erased data away from the handler.
+
+    A runtime that reads records in batches calls `begin_batch` with the records' keys (the
+    account ids): the batch's markers are then read with one `MGET` instead of one round trip
+    per event, which was most of a light stage's time. A marker this gate writes during the
+    batch is read again; one another worker writes while the batch runs counts from the next
+    batch, the same window as an event already inside a handler when the erasure lands."""
 
     dropped: int = field(default=0, init=False)
+    _prefetched: dict[str, Any] = field(default_factory=dict, init=False)
+
+    def begin_batch(self, ctx: Context, keys: Sequence[bytes | None]) -> None:
+        accounts = sorted({key.decode("utf-8", "replace") for key in keys if key})
+        self._prefetched = {}
+        if len(accounts) < 2:
+            return  # nothing to save
+        try:
+            raws = ctx.state.get_many([marker_key(account) for account in accounts])
+        except Exception as exc:  # read per event instead, where outages are handled
+            log.debug("erasure markers not prefetched (%s)", type(exc).__name__)
+            return
+        self._prefetched = {
+            account: None if raw is None else json.loads(raw)
+            for account, raw in zip(accounts, raws, strict=True)
+        }
+
+    def end_batch(self) -> None:
+        self._prefetched = {}
 
     def wrap(self, stage: Stage, call: HandlerCall) -> HandlerCall:
         def gated(event: Envelope, ctx: Context) -> Sequence[Envelope]:
             if isinstance(event, AccountErasureRequested):
+                self._prefetched.pop(event.account_id, None)
                 mark_erased(ctx.state, event.account_id, event.occurred_at)
                 return call(event, ctx)
-            if admits(ctx.state, event):
+            admitted = admits(ctx.state, event, self._prefetched)
+            if isinstance(event, SubmissionReceived):
+                self._prefetched.pop(event.account_id, None)  # admits may have written
+            if admitted:
                 return call(event, ctx)
             self.dropped += 1
             files = 0

@@ -160,22 +160,24 @@ class KafkaWorker:
     ) -> None:
         done: dict[TopicPartition, OffsetAndMetadata] = {}
         outage: DependencyDown | None = None
-        for partition, records in batch.items():
-            for record in records:
-                if self._stopping.is_set() or outage is not None:
-                    break  # finish what is in flight, leave the rest for the next owner
-                source = Source(record.topic, record.partition, record.offset, record.key)
-                try:
-                    result = self.processor.process(record.value, source)
-                except DependencyDown as exc:
-                    outage = exc
-                    self._rewind(consumer, batch, done)
-                    break
-                for event in result.outputs:
-                    publisher.publish(event)
-                self.processed += 1
-                self.dead_lettered += len(result.dead_letters)
-                done[partition] = OffsetAndMetadata(record.offset + 1, "", -1)
+        keys = [record.key for records in batch.values() for record in records]
+        with self.processor.batch(keys):
+            for partition, records in batch.items():
+                for record in records:
+                    if self._stopping.is_set() or outage is not None:
+                        break  # finish what is in flight, leave the rest for the next owner
+                    source = Source(record.topic, record.partition, record.offset, record.key)
+                    try:
+                        result = self.processor.process(record.value, source)
+                    except DependencyDown as exc:
+                        outage = exc
+                        self._rewind(consumer, batch, done)
+                        break
+                    for event in result.outputs:
+                        publisher.publish(event)
+                    self.processed += 1
+                    self.dead_lettered += len(result.dead_letters)
+                    done[partition] = OffsetAndMetadata(record.offset + 1, "", -1)
         if self.stage.cpu_bound:
             release_native_memory()
         if outage is not None:

@@ -11,9 +11,10 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -44,6 +45,15 @@ class Source:
 
 class Middleware(Protocol):
     def wrap(self, stage: Stage, call: HandlerCall) -> HandlerCall: ...
+
+
+@runtime_checkable
+class BatchAware(Protocol):
+    """A middleware that prepares for a batch of records read at once (e.g. one state-store
+    round trip for the whole batch); runtimes without batches never call it."""
+
+    def begin_batch(self, ctx: Context, keys: Sequence[bytes | None]) -> None: ...
+    def end_batch(self) -> None: ...
 
 
 class Observer(Protocol):
@@ -130,6 +140,7 @@ class StageProcessor:
         for middleware in reversed(middlewares):
             call = middleware.wrap(stage, call)
         self._call = call
+        self._batch_aware = [m for m in middlewares if isinstance(m, BatchAware)]
         if stage.on_startup is not None:
             stage.on_startup(ctx)
 
@@ -156,6 +167,17 @@ class StageProcessor:
             log.error("stage=%s periodic work emitted undeclared %s", self.stage.name, unexpected)
             return TickResult()
         return result
+
+    @contextmanager
+    def batch(self, keys: Sequence[bytes | None]) -> Iterator[None]:
+        """Process the records with these keys inside the block (see `BatchAware`)."""
+        for middleware in self._batch_aware:
+            middleware.begin_batch(self.ctx, keys)
+        try:
+            yield
+        finally:
+            for middleware in self._batch_aware:
+                middleware.end_batch()
 
     def process(self, raw: bytes, source: Source) -> ProcessResult:
         result = self._process(raw, source)

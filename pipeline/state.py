@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 import fakeredis
@@ -26,6 +26,10 @@ class StateStore(Protocol):
     prefix: str
 
     def get(self, key: str) -> str | None: ...
+    def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        """The values of `keys` in one round trip (None where absent)."""
+        ...
+
     def set(self, key: str, value: str, ttl_s: int | None = None) -> None: ...
     def set_if_absent(self, key: str, value: str, ttl_s: int | None = None) -> bool: ...
     def delete(self, *keys: str) -> None: ...
@@ -77,6 +81,12 @@ class RedisStateStore:
     def get(self, key: str) -> str | None:
         value = self.client.get(self.key(key))
         return None if value is None else str(value)
+
+    def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        if not keys:
+            return []
+        values = self.client.mget([self.key(key) for key in keys])
+        return [None if value is None else str(value) for value in values]
 
     def set(self, key: str, value: str, ttl_s: int | None = None) -> None:
         self.client.set(self.key(key), value, ex=ttl_s)

@@ -95,3 +95,39 @@ def test_the_gate_marks_on_the_request_and_deletes_the_files_of_a_dropped_submis
     call(new, ctx)
     assert isinstance(seen[-1], SubmissionReceived)
     assert seen[-1] is new
+
+
+def test_a_batch_reads_its_markers_in_one_round_trip_and_sees_its_own_erasures() -> None:
+    ctx = Context("quality", Settings(), memory_state_store(), DocumentStore([Path("/")], 1))
+    mark_erased(ctx.state, "acct-2", ERASED)
+    seen: list[Envelope] = []
+
+    def handler(event: Envelope, ctx: Context) -> list[Envelope]:
+        seen.append(event)
+        return []
+
+    gate = ErasureGate()
+    call = gate.wrap(stage_named("quality"), handler)
+    before = ERASED - timedelta(hours=1)
+    batch = [
+        submission(account_id="acct-1", submission_id="s-1", occurred_at=before),
+        submission(account_id="acct-2", submission_id="s-2", occurred_at=before),  # erased
+        erasure(),
+        submission(account_id="acct-1", submission_id="s-3", occurred_at=before),  # now erased
+    ]
+    reads: list[str] = []
+    real_get = ctx.state.get
+
+    def counting_get(key: str) -> str | None:
+        reads.append(key)
+        return real_get(key)
+
+    ctx.state.get = counting_get  # type: ignore[method-assign]
+    gate.begin_batch(ctx, [e.account_id.encode() for e in batch])
+    for event in batch:
+        call(event, ctx)
+    gate.end_batch()
+    assert [e.submission_id for e in seen] == ["s-1", "-"]  # s-1 came before the erasure
+    assert gate.dropped == 2  # acct-2's old submission, and acct-1's after its erasure
+    # one read only: acct-1's marker again, after the gate wrote it; the rest was prefetched
+    assert reads == ["erased:acct-1"]
