@@ -187,9 +187,8 @@ def read_document(
         if site is Site.CHINA
         else settings.ocr_document_long_side
     )
-    prepared = prepare(
-        data, measured, settings, min(size, engine.long_side or size), engine.needs_rules_erased
-    )
+    # At the site's size even for an engine that shrinks the page itself: re-reads crop from it.
+    prepared = prepare(data, measured, settings, size, engine.needs_rules_erased)
     languages = (
         settings.ocr_languages_china if site is Site.CHINA else settings.ocr_languages_international
     )

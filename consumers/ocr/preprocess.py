@@ -65,12 +65,12 @@ def prepare(
     except decoding.ImageRejected as exc:
         raise PermanentError(f"image passed quality but cannot be read: {exc.detail}") from None
     quad = _quad(measured, header.width, header.height)
-    long_side = max(header.width, header.height)
-    doc_long = _long_edge(quad) if quad is not None else float(long_side)
+    image_long = max(header.width, header.height)
+    doc_long = _long_edge(quad) if quad is not None else float(image_long)
     wanted = long_side or settings.ocr_document_long_side
     # JPEG DCT scaling may shrink the document to 3/4 of the wanted size: the resize below
     # brings it back, and a 12-MP photo is then never held at full size (memory, time).
-    decode_long = int(long_side * min(1.0, 0.75 * wanted / max(doc_long, 1.0)))
+    decode_long = int(image_long * min(1.0, 0.75 * wanted / max(doc_long, 1.0)))
     decoded = decoding.decode(data, header, max(decode_long, 64))
     scale = decoded.scale  # original pixels per decoded pixel
     pixels = decoded.pixels
