@@ -223,11 +223,7 @@ def _reread_name_line(
     candidate = find(lines, FieldName.COMPANY_NAME)
     if candidate is None or CJK.search(candidate.text):
         return {}
-    left, top, width, height = candidate.box
-    pad = max(4, height // 4)
-    crop = prepared.gray[
-        max(0, top - pad) : top + height + pad, max(0, left - pad) : left + width + pad
-    ]
+    crop = prepared.around(candidate.box, max(4, candidate.box[3] // 4))
     if crop.size == 0:
         return {}
     text, confidence = engine.read_line(crop, _NAME_CHARACTERS, settings.ocr_timeout_s)
@@ -293,11 +289,7 @@ def _reread(
         candidate = find(lines, field)
         if candidate is None:
             continue
-        left, top, width, height = candidate.box
-        pad = max(4, height // 3)
-        crop = prepared.gray[
-            max(0, top - pad) : top + height + pad, max(0, left - pad) : left + width + pad
-        ]
+        crop = prepared.around(candidate.box, max(4, candidate.box[3] // 3))
         if crop.size == 0:
             continue
         text, confidence = engine.read_line(crop, whitelist, settings.ocr_timeout_s)

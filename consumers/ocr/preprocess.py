@@ -35,6 +35,13 @@ class Prepared:
         right, bottom = mapped.max(axis=0)
         return int(left), int(top), int(right - left), int(bottom - top)
 
+    def around(self, box: Box, pad: int) -> MatLike:
+        """The page around `box`, `pad` pixels wider on every side (clipped at the edges)."""
+        left, top, width, height = box
+        return self.gray[
+            max(0, top - pad) : top + height + pad, max(0, left - pad) : left + width + pad
+        ]
+
     def rotated(self, quarter_turns: int) -> Prepared:
         """The same document turned by 90° steps counter-clockwise (for upside-down photos)."""
         turns = quarter_turns % 4

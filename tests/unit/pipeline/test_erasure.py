@@ -9,6 +9,7 @@ from uuid import uuid4
 from pipeline.app.topology import stage_named
 from pipeline.documents import DocumentStore
 from pipeline.erasure import MARKER_TTL_S, ErasureGate, admits, erased_at, mark_erased
+from pipeline.processing import HandlerCall
 from pipeline.settings import Settings
 from pipeline.stage import Context
 from pipeline.state import memory_state_store
@@ -33,6 +34,18 @@ def erasure(at: datetime = ERASED) -> AccountErasureRequested:
         producer="operator",
         requested_by="ops",
     )
+
+
+def recording_gate() -> tuple[ErasureGate, HandlerCall, list[Envelope]]:
+    """A gate around a handler that records what reaches it."""
+    seen: list[Envelope] = []
+
+    def handler(event: Envelope, ctx: Context) -> list[Envelope]:
+        seen.append(event)
+        return []
+
+    gate = ErasureGate()
+    return gate, gate.wrap(stage_named("quality"), handler), seen
 
 
 def test_before_the_erasure_nothing_passes_after_it_a_new_submission_and_its_events_do() -> None:
@@ -74,14 +87,7 @@ def test_the_gate_marks_on_the_request_and_deletes_the_files_of_a_dropped_submis
         path.write_bytes(side.value.encode())
         refs.append(document_ref(path, side))
     ctx = Context("quality", Settings(), memory_state_store(), store)
-    seen: list[Envelope] = []
-
-    def handler(event: Envelope, ctx: Context) -> list[Envelope]:
-        seen.append(event)
-        return []
-
-    gate = ErasureGate()
-    call = gate.wrap(stage_named("quality"), handler)
+    gate, call, seen = recording_gate()
     request = erasure()
     call(request, ctx)
     assert erased_at(ctx.state, "acct-1") == ERASED.timestamp()
@@ -100,14 +106,7 @@ def test_the_gate_marks_on_the_request_and_deletes_the_files_of_a_dropped_submis
 def test_a_batch_reads_its_markers_in_one_round_trip_and_sees_its_own_erasures() -> None:
     ctx = Context("quality", Settings(), memory_state_store(), DocumentStore([Path("/")], 1))
     mark_erased(ctx.state, "acct-2", ERASED)
-    seen: list[Envelope] = []
-
-    def handler(event: Envelope, ctx: Context) -> list[Envelope]:
-        seen.append(event)
-        return []
-
-    gate = ErasureGate()
-    call = gate.wrap(stage_named("quality"), handler)
+    gate, call, seen = recording_gate()
     before = ERASED - timedelta(hours=1)
     batch = [
         submission(account_id="acct-1", submission_id="s-1", occurred_at=before),
