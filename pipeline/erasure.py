@@ -9,7 +9,6 @@ is days to a year) and replays never bring erased data back, whichever stage rea
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from typing import Any, Final
 
 from pipeline.processing import HandlerCall
 from pipeline.stage import Context, Stage
-from pipeline.state import StateStore, get_json, update_json
+from pipeline.state import StateStore, get_json, get_json_many, update_json
 from schemas import TOPICS, Envelope
 from schemas.events import AccountErasureRequested, ComplianceSelectionChanged, SubmissionReceived
 
@@ -97,14 +96,11 @@ class ErasureGate:
         if len(accounts) < 2:
             return  # nothing to save
         try:
-            raws = ctx.state.get_many([marker_key(account) for account in accounts])
+            markers = get_json_many(ctx.state, [marker_key(account) for account in accounts])
         except Exception as exc:  # read per event instead, where outages are handled
             log.debug("erasure markers not prefetched (%s)", type(exc).__name__)
             return
-        self._prefetched = {
-            account: None if raw is None else json.loads(raw)
-            for account, raw in zip(accounts, raws, strict=True)
-        }
+        self._prefetched = dict(zip(accounts, markers, strict=True))
 
     def end_batch(self) -> None:
         self._prefetched = {}

@@ -63,6 +63,11 @@ def get_json(store: StateStore, key: str) -> Any:
     return None if raw is None else json.loads(raw)
 
 
+def get_json_many(store: StateStore, keys: Sequence[str]) -> list[Any]:
+    """`get_json` for several keys in one round trip."""
+    return [None if raw is None else json.loads(raw) for raw in store.get_many(keys)]
+
+
 class RedisStateStore:
     """Redis with a key prefix, so tests and deployments can share one server safely."""
 

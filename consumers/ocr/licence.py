@@ -18,7 +18,7 @@ from consumers.ocr.extract import Candidate, Line, join_words
 from consumers.ocr.registration import normalise, uscc_is_valid
 from schemas.enums import FieldName
 
-__all__ = ["LABELS", "repair_uscc", "uscc_candidate", "uscc_readings", "value"]
+__all__ = ["LABELS", "uscc_candidate", "uscc_readings", "value"]
 
 #: The labels of the fields we match, as printed on licences of companies and of individual
 #: businesses (个体工商户 print 经营场所 and 注册日期).
@@ -104,15 +104,6 @@ def uscc_candidate(lines: Sequence[Line]) -> Candidate | None:
             if uscc_readings(shaped_text):
                 return Candidate(shaped_text, line.words, line)
     return None
-
-
-def repair_uscc(read: str) -> tuple[str | None, bool]:
-    """(the valid code, whether it was repaired): `read` itself when valid; else the one
-    reading of `uscc_readings` when there is exactly one; else (None, False)."""
-    readings = uscc_readings(read)
-    if len(readings) != 1:
-        return None, False
-    return readings[0], readings[0] != normalise(read)
 
 
 def uscc_readings(read: str) -> list[str]:

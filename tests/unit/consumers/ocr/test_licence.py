@@ -8,7 +8,7 @@ import pytest
 
 from consumers.ocr.engines import Word, _split_line
 from consumers.ocr.extract import Line, lines_of
-from consumers.ocr.licence import repair_uscc, uscc_candidate, uscc_readings, value
+from consumers.ocr.licence import uscc_candidate, uscc_readings, value
 from consumers.ocr.matching import Reading, match_fields
 from consumers.ocr.registration import uscc_is_valid
 from schemas.enums import FieldName, MatchStatus, Side
@@ -124,17 +124,15 @@ def test_one_confusion_is_undone_when_exactly_one_repair_validates(
     read: str, confused: str | None
 ) -> None:
     assert uscc_is_valid(CODE)
-    code, repaired = repair_uscc(read)
-    assert code == CODE
-    assert repaired is (confused is not None)
+    assert uscc_readings(read) == [CODE]
+    assert (read != CODE) is (confused is not None)
 
 
 def test_a_doubled_character_read_once_is_restored_by_the_check_character() -> None:
     # PP-OCR's CTC decoding merges repeats: the "11" of the code comes out as "1"
     collapsed = CODE.replace("0115", "015")
     assert len(collapsed) == 17
-    assert repair_uscc(collapsed) == (CODE, True)
-    assert CODE in uscc_readings(collapsed)
+    assert uscc_readings(collapsed) == [CODE]
     assert uscc_readings(CODE[:-2]) == []  # two characters short: no reading
 
 
@@ -142,7 +140,6 @@ def test_several_valid_repairs_match_the_typed_code_only_if_it_is_one_of_them() 
     printed, ambiguous = "91310115MA0K3YJ52E", "9131015MA0K3YJ52E"  # 11 read as 1
     assert uscc_is_valid(printed)
     assert len(uscc_readings(ambiguous)) == 2  # doubling the 3 validates too
-    assert repair_uscc(ambiguous) == (None, False)
     lines = lines_of([*cell(150, 100, "统一社会信用代码"), *cell(450, 100, ambiguous)])
     reading = Reading(Side.FRONT, lines, lambda box: box)
 
@@ -166,11 +163,10 @@ def test_several_valid_repairs_match_the_typed_code_only_if_it_is_one_of_them() 
 
 def test_no_repair_when_none_or_several_validate() -> None:
     # two confusions: out of reach of a single repair
-    assert repair_uscc("9I31O115MA1K3YJ52L") == (None, False)
+    assert uscc_readings("9I31O115MA1K3YJ52L") == []
     # a wrong digit that is no confusion (3 for 4) is not "repaired" into anything
     wrong = CODE[:5] + ("4" if CODE[5] != "4" else "6") + CODE[6:]
-    code, _ = repair_uscc(wrong)
-    assert code != CODE
+    assert CODE not in uscc_readings(wrong)
 
 
 def test_chinese_typed_name_is_matched_against_the_printed_chinese_name() -> None:
