@@ -49,6 +49,15 @@ def _correct(reading: Reading, case: OcrCase) -> int:
     return right
 
 
+def _by_site(cases: list[OcrCase], seconds: list[float]) -> dict[str, float]:
+    """Seconds per site: a Chinese licence costs the CLI and the stage about three times a
+    Latin-script certificate, so the mix moves the overall ratio."""
+    totals: dict[str, float] = {}
+    for case, spent in zip(cases, seconds, strict=True):
+        totals[case.spec.site.value] = totals.get(case.spec.site.value, 0.0) + spent
+    return totals
+
+
 def stage_run(
     cases: list[OcrCase],
     measurements: list[SideMeasurements],
@@ -87,6 +96,7 @@ def stage_run(
     return {
         "time": summary_ms(seconds),
         "seconds_total": sum(seconds),
+        "seconds_by_site": _by_site(cases, seconds),
         "key_field_accuracy": round(right / (len(cases) * len(KEY_FIELDS)), 4),
         "peak_rss_mb": peak_rss_mb(),
     }
@@ -119,6 +129,7 @@ def cli_run(cases: list[OcrCase]) -> dict[str, object]:
     return {
         "time": summary_ms(seconds),
         "seconds_total": sum(seconds),
+        "seconds_by_site": _by_site(cases, seconds),
         "key_field_accuracy": round(right / (len(cases) * len(KEY_FIELDS)), 4),
     }
 
@@ -151,6 +162,12 @@ def main() -> None:
         for name, r in results.items()
         if name.startswith("stage_")
     }
+    cli_sites: dict[str, float] = results["tesseract_cli_full_image"]["seconds_by_site"]  # type: ignore[assignment]
+    for name, r in results.items():
+        if name.startswith("stage_"):
+            sites: dict[str, float] = r["seconds_by_site"]  # type: ignore[assignment]
+            for site, spent in sites.items():
+                ratios[f"{name}_vs_cli_time_{site}"] = round(spent / cli_sites[site], 3)
     print(
         json.dumps(
             {

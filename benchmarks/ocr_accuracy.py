@@ -80,9 +80,9 @@ def _ocr(data: bytes, application: Application, settings: Settings) -> tuple[dic
 
 def _text_layer(data: bytes, application: Application, settings: Settings) -> tuple[Any, float]:
     started = time.perf_counter()
-    facts = pdf.inspect(data, decoding.MAX_PDF_PAGES, settings.quality.max_pixels)
+    pdf.inspect(data, decoding.MAX_PDF_PAGES, settings.quality.max_pixels)  # as the stage does
     fields, reasons, _ = read_born_digital(
-        data, facts, application, TODAY, engine(settings.ocr_engine), settings.ocr_timeout_s
+        data, application, TODAY, engine(settings.ocr_engine), settings.ocr_timeout_s
     )
     elapsed = time.perf_counter() - started
     found = {m.field.value: m.found for m in fields}

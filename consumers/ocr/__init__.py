@@ -91,7 +91,7 @@ def _match(event: QualityChecked, ctx: Context) -> list[FieldsMatched]:
     engine = worker_engine(ctx)
     facts = _born_digital(data, ctx.settings)
     if facts is not None:
-        return [_from_text_layer(event, ctx, data, facts, engine)]
+        return [_from_text_layer(event, ctx, data, engine)]
     used = engine_name(ctx.settings, event.application.site)
     try:
         reading = ctx.bounded(
@@ -128,18 +128,16 @@ def _from_text_layer(
     event: QualityChecked,
     ctx: Context,
     data: bytes,
-    facts: pdf.PdfFacts,
     engine: engines.OcrEngine,
 ) -> FieldsMatched:
     fields, reasons, text = read_born_digital(
-        data, facts, event.application, ctx.clock().date(), engine, ctx.settings.ocr_timeout_s
+        data, event.application, ctx.clock().date(), engine, ctx.settings.ocr_timeout_s
     )
     return _result(event, ctx, fields, reasons, text, f"pdf-text-layer+{engine.name}")
 
 
 def read_born_digital(
     data: bytes,
-    facts: pdf.PdfFacts,
     application: Application,
     today: date,
     engine: engines.OcrEngine,
@@ -158,7 +156,7 @@ def read_born_digital(
         if (candidate := find(lines, field)) is not None
     }
     try:
-        reasons += textlayer.printed_disagreements(data, facts, found, engine, timeout_s)
+        reasons += textlayer.printed_disagreements(data, found, engine, timeout_s)
     except engines.OcrTimeout:
         reasons.append("the printed page could not be compared with the PDF's text layer in time")
     if not lines:

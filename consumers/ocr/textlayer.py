@@ -9,13 +9,11 @@ the reviewer to look.
 
 from __future__ import annotations
 
-import cv2
 from rapidfuzz import fuzz
 
 from consumers.ocr import engines
 from consumers.ocr.extract import Candidate, Line, lines_of
 from consumers.quality import pdf
-from consumers.quality.pdf import PdfFacts
 from schemas.enums import FieldName
 
 __all__ = ["layer_lines", "printed_disagreements"]
@@ -35,7 +33,6 @@ def layer_lines(data: bytes) -> list[Line]:
 
 def printed_disagreements(
     data: bytes,
-    facts: PdfFacts,
     found: dict[FieldName, Candidate],
     engine: engines.OcrEngine,
     timeout_s: float,
@@ -44,13 +41,14 @@ def printed_disagreements(
     checked = {field: found[field] for field in _CHECKED if field in found}
     if not checked:
         return []
-    page = pdf.render(data, facts, max(facts.width, facts.height))
-    gray = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY)
-    reasons = []
-    for field, candidate in checked.items():
+    boxes = []
+    for candidate in checked.values():
         left, top, width, height = candidate.box
         pad = max(4, height // 2)
-        crop = gray[max(0, top - pad) : top + height + pad, max(0, left - pad) : left + width + pad]
+        boxes.append((left - pad, top - pad, width + 2 * pad, height + 2 * pad))
+    crops = pdf.render_gray_boxes(data, boxes, pdf.BORN_DIGITAL_DPI / pdf.POINTS_PER_INCH)
+    reasons = []
+    for (field, candidate), crop in zip(checked.items(), crops, strict=True):
         if crop.size == 0:
             continue
         text, _ = engine.read_line(crop, "", timeout_s)

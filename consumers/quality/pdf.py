@@ -12,7 +12,7 @@ image path at the embedded picture's own resolution.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -187,6 +187,40 @@ def _render_first_page(data: bytes, facts: PdfFacts, long_side: int) -> MatLike:
         finally:
             page.close()
     return pixels  # PDFium renders BGRx by default: the first three channels are BGR
+
+
+def render_gray_boxes(
+    data: bytes, boxes: Sequence[tuple[int, int, int, int]], scale: float
+) -> list[MatLike]:
+    """Only the parts of the first page under `boxes` (left, top, width, height in pixels at
+    `scale` per point, as `text_words` gives them), in gray: checking two printed lines must
+    not cost the rendering of a whole page."""
+    try:
+        with _opened(data) as document:
+            page = document[0]
+            try:
+                width_pt, height_pt = page.get_size()
+                crops: list[MatLike] = []
+                for left, top, width, height in boxes:
+                    cut = (
+                        max(0.0, left / scale),
+                        max(0.0, height_pt - (top + height) / scale),
+                        max(0.0, width_pt - (left + width) / scale),
+                        max(0.0, top / scale),
+                    )
+                    if cut[0] + cut[2] >= width_pt or cut[1] + cut[3] >= height_pt:
+                        crops.append(np.zeros((0, 0), dtype=np.uint8))
+                        continue
+                    bitmap = page.render(
+                        scale=scale, crop=cut, grayscale=True, may_draw_forms=False
+                    )
+                    crops.append(np.array(bitmap.to_numpy(), dtype=np.uint8, copy=True))
+                    bitmap.close()
+            finally:
+                page.close()
+    except pdfium.PdfiumError:
+        raise PdfRejected(QualityCode.CORRUPT_FILE, "the page cannot be rendered") from None
+    return crops
 
 
 def text_words(data: bytes, scale: float) -> list[TextWord]:
