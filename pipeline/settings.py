@@ -57,6 +57,9 @@ class QualityThresholds(BaseModel):
     )
     min_glare_blob: float = Field(default=0.005, description="largest highlight / document area")
     min_colour_ratio: float = Field(default=0.1, description="chroma p99.7 / contrast")
+    min_colour_chroma: float = Field(
+        default=6.0, description="chroma p99.7 below this is scanner and JPEG noise, not colour"
+    )
     min_coverage: float = Field(default=0.15, description="document area / picture area")
     max_skew_deg: float = 8.0
     max_same_picture_distance: int = Field(default=8, description="perceptual-hash bits")

@@ -153,10 +153,20 @@ def judge(side: Side, values: dict[str, float], limits: QualityThresholds) -> li
                 "text_contrast",
                 limits.min_text_contrast,
             )
-    check(
-        not values.get("born_digital") and values["colour_ratio"] < limits.min_colour_ratio,
+    # Colour relative to the print's contrast, so faint colour on a faint photo counts; but on
+    # a sparse page (little ink, low contrast) noise over contrast can look like colour, so
+    # chroma at noise level is never colour. Born-digital PDFs are originals, whatever colours.
+    original = bool(values.get("born_digital"))
+    if not original and not check(
+        values["chroma_p997"] < limits.min_colour_chroma,
         QualityCode.NOT_COLOUR,
-        "colour_ratio",
-        limits.min_colour_ratio,
-    )
+        "chroma_p997",
+        limits.min_colour_chroma,
+    ):
+        check(
+            values["colour_ratio"] < limits.min_colour_ratio,
+            QualityCode.NOT_COLOUR,
+            "colour_ratio",
+            limits.min_colour_ratio,
+        )
     return found

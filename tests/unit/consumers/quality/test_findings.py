@@ -21,6 +21,7 @@ GOOD = {
     "contrast": 180.0,
     "text_contrast": 170.0,
     "colour_ratio": 0.3,
+    "chroma_p997": 40.0,
 }
 
 
@@ -41,6 +42,20 @@ def test_each_check_fires_on_its_own_measurement() -> None:
     assert codes(document_short_side_px=500) == [QualityCode.LOW_RESOLUTION]
     assert codes(coverage=0.1) == [QualityCode.DOCUMENT_TOO_SMALL]
     assert codes(touching_sides=1) == [QualityCode.CROPPED]
+
+
+def test_chroma_at_noise_level_is_not_colour_whatever_the_contrast() -> None:
+    """A sparse black-and-white page: little ink, so a low contrast, and JPEG noise in the
+    chroma; the ratio looks like colour, the chroma itself does not."""
+    found = judge(Side.FRONT, GOOD | {"contrast": 16.0, "chroma_p997": 2.0}, LIMITS)
+    assert [(f.code, f.threshold) for f in found] == [
+        (QualityCode.NOT_COLOUR, LIMITS.min_colour_chroma)
+    ]
+    assert codes(chroma_p997=8.0, colour_ratio=0.2) == []  # a faint seal is colour
+
+
+def test_a_born_digital_original_is_never_refused_for_its_colours() -> None:
+    assert codes(born_digital=1.0, chroma_p997=0.0, colour_ratio=0.0) == []
 
 
 def test_hopeless_exposure_is_the_only_reason_given() -> None:
