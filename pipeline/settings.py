@@ -60,6 +60,9 @@ class QualityThresholds(BaseModel):
     min_colour_chroma: float = Field(
         default=6.0, description="chroma p99.7 below this is scanner and JPEG noise, not colour"
     )
+    min_colour_contrast: float = Field(
+        default=25.0, description="below this print contrast the ratio is noise over noise"
+    )
     min_coverage: float = Field(default=0.15, description="document area / picture area")
     max_skew_deg: float = 8.0
     max_same_picture_distance: int = Field(default=8, description="perceptual-hash bits")

@@ -153,12 +153,14 @@ def judge(side: Side, values: dict[str, float], limits: QualityThresholds) -> li
                 "text_contrast",
                 limits.min_text_contrast,
             )
-    # Colour relative to the print's contrast, so faint colour on a faint photo counts; but on
-    # a sparse page (little ink, low contrast) noise over contrast can look like colour, so
-    # chroma at noise level is never colour. Born-digital PDFs are originals, whatever colours.
+    # Colour relative to the print's contrast, so faint colour on a faded page counts. On a
+    # sparse page (little ink) the contrast is too low to normalise against: JPEG noise over
+    # it looks like colour, so there the chroma itself must clear the noise level. Born-digital
+    # PDFs are originals, whatever their colours.
     original = bool(values.get("born_digital"))
+    sparse = values["contrast"] < limits.min_colour_contrast
     if not original and not check(
-        values["chroma_p997"] < limits.min_colour_chroma,
+        sparse and values["chroma_p997"] < limits.min_colour_chroma,
         QualityCode.NOT_COLOUR,
         "chroma_p997",
         limits.min_colour_chroma,

@@ -44,14 +44,16 @@ def test_each_check_fires_on_its_own_measurement() -> None:
     assert codes(touching_sides=1) == [QualityCode.CROPPED]
 
 
-def test_chroma_at_noise_level_is_not_colour_whatever_the_contrast() -> None:
+def test_chroma_at_noise_level_on_a_sparse_page_is_not_colour() -> None:
     """A sparse black-and-white page: little ink, so a low contrast, and JPEG noise in the
-    chroma; the ratio looks like colour, the chroma itself does not."""
-    found = judge(Side.FRONT, GOOD | {"contrast": 16.0, "chroma_p997": 2.0}, LIMITS)
+    chroma; the ratio (2.0 / 20) looks like colour, the chroma itself does not."""
+    sparse = {"contrast": 16.0, "chroma_p997": 2.0, "colour_ratio": 0.1}
+    found = judge(Side.FRONT, GOOD | sparse, LIMITS)
     assert [(f.code, f.threshold) for f in found] == [
         (QualityCode.NOT_COLOUR, LIMITS.min_colour_chroma)
     ]
-    assert codes(chroma_p997=8.0, colour_ratio=0.2) == []  # a faint seal is colour
+    # A faded colour page: low chroma, but the print is there to normalise against.
+    assert codes(contrast=40.0, chroma_p997=5.0, colour_ratio=0.125, text_contrast=90) == []
 
 
 def test_a_born_digital_original_is_never_refused_for_its_colours() -> None:
