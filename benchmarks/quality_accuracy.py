@@ -166,6 +166,15 @@ def _label(case: Case) -> str | None:
     return case.label
 
 
+def _true_codes(case: Case) -> set[str]:
+    """The codes a case truly deserves: its label, and `not_colour` for any variant of a
+    black-and-white real page (a blurred photocopy is blurred *and* not in colour)."""
+    codes = {label} if (label := _label(case)) else set()
+    if case.source == "real" and case.document and not corpus.by_id(case.document).colour:
+        codes.add("not_colour")
+    return codes
+
+
 def _report(results: list[tuple[Case, list[str]]]) -> dict[str, object]:
     by_group: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
     confusion: Counter[str] = Counter()
@@ -205,8 +214,8 @@ def _report(results: list[tuple[Case, list[str]]]) -> dict[str, object]:
     )
     per_code = {}
     for code in codes:
-        tp = sum(1 for case, found in results if _label(case) == code and code in found)
-        fp = sum(1 for case, found in results if _label(case) != code and code in found)
+        tp = sum(1 for case, found in results if code in _true_codes(case) and code in found)
+        fp = sum(1 for case, found in results if code not in _true_codes(case) and code in found)
         fn = sum(1 for case, found in results if _label(case) == code and code not in found)
         per_code[code] = {
             "precision": round(tp / (tp + fp), 4) if tp + fp else None,
