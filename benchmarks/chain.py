@@ -253,6 +253,7 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
         (160, 40, 160),
         (0, 150, 150),
         (90, 90, 90),
+        (0, 120, 240),
     ]
     canvas = np.full((height * len(runs), width, 3), 255, np.uint8)
     for row, run in enumerate(runs):
@@ -278,14 +279,16 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
                 for t, lags in series
             ]
             if len(points) > 1:
-                cv2.polylines(canvas, [np.array(points, np.int32)], False, colours[index], 2)
+                cv2.polylines(
+                    canvas, [np.array(points, np.int32)], False, colours[index % len(colours)], 2
+                )
             cv2.putText(
                 canvas,
                 stage,
                 (width - 120, top + 40 + 16 * index),
                 cv2.FONT_HERSHEY_SIMPLEX,
                 0.4,
-                colours[index],
+                colours[index % len(colours)],
                 1,
             )
         cv2.putText(
