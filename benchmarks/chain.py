@@ -4,8 +4,8 @@ with real Redis and SMTP, N submissions published at once (mixed clean / blurry 
 Run four times side by side: one worker per stage, then two quality and two OCR workers, each
 with OCR at normal priority and yielding the CPU to quality (the default, `KYB_YIELD_NICE`). Reports
 submissions/s end to end; p50/p95/max of submission -> QualityChecked (the customer's instant
-feedback), submission -> review task, decision -> email; peak RSS per worker; and consumer lag
-over time per stage, drawn as a PNG next to the JSON (`--plot`).
+feedback), submission -> review task, decision -> email; peak RSS and CPU busy share per stage;
+and consumer lag over time per stage, drawn as a PNG next to the JSON (`--plot`).
 
     python benchmarks/chain.py --submissions 300
 """
@@ -133,6 +133,11 @@ def make_submissions(
     return made
 
 
+def _cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
 def run_chain(
     replicas: dict[str, int],
     submissions: list[tuple[dict[str, Any], Path, Path]],
@@ -183,6 +188,7 @@ def run_chain(
     ]
     names = [stage.name for stage in STAGES for _ in range(replicas.get(stage.name, 1))]
     peak: dict[int, float] = defaultdict(float)
+    cpu: dict[int, float] = defaultdict(float)  # CPU seconds of each worker and its children
     observer = Observer(settings)
     observer.start()
     try:
@@ -200,6 +206,7 @@ def run_chain(
                     process = psutil.Process(proc.pid)  # with its decode/OCR sandbox children
                     family = [process, *process.children(recursive=True)]
                     peak[index] = max(peak[index], sum(p.memory_info().rss for p in family))
+                    cpu[index] = max(cpu[index], sum(_cpu_seconds(p) for p in family))
             done = [s for s in published if "final_mail" in observer.seen.get(s, {})]
             if len(done) == len(published):
                 break
@@ -216,8 +223,10 @@ def run_chain(
     completed = [s for s, marks in seen.items() if "final_mail" in marks]
     last = max((seen[s]["final_mail"] for s in completed), default=finished)
     rss: dict[str, float] = defaultdict(float)
+    busy: dict[str, float] = defaultdict(float)
     for index, name in enumerate(names):
         rss[name] = max(rss[name], round(peak[index] / 2**20))
+        busy[name] += cpu[index] / max(last - started, 1e-9)
     return {
         "workers": dict(replicas),
         "ocr_nice": yield_nice,
@@ -239,6 +248,9 @@ def run_chain(
             ]
         ),
         "peak_rss_mb": dict(rss),
+        # CPU seconds per second of the run, all of a stage's workers together (1.0 = one
+        # core busy throughout; the machine has two): which stage's CPU limits the chain.
+        "cpu_busy_share": {name: round(share, 2) for name, share in busy.items()},
         "lag": [(round(t - started, 1), lags) for t, lags in observer.lag if t >= started],
     }
 
