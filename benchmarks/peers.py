@@ -84,7 +84,7 @@ def quality_work(settings: Settings) -> Callable[[bytes], bytes]:
         settings,
         memory_state_store(),
         build_documents(settings),
-        sandbox=shared_sandbox(settings.sandbox_memory_mb << 20),
+        sandbox=shared_sandbox(settings.sandbox_memory_mb << 20, settings.native_threads),
     )
 
     def work(raw: bytes) -> bytes:

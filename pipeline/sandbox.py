@@ -35,16 +35,24 @@ class SandboxCrashed(Exception):
     """The child ran out of memory or died while running the call."""
 
 
-def _limit_child(memory_bytes: int) -> None:
+def _limit_child(memory_bytes: int, native_threads: int) -> None:
     if memory_bytes > 0:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    if native_threads > 0:
+        # The worker's thread budget must hold where the pixels are worked on: a forkserver
+        # child starts with OpenCV's default (one thread per core), not the worker's setting.
+        from pipeline.threads import limit_native_threads
+
+        limit_native_threads(native_threads)
 
 
 class Sandbox:
     """Runs picklable functions in a bounded child process, one call at a time."""
 
-    def __init__(self, memory_bytes: int = 2 << 30) -> None:
+    def __init__(self, memory_bytes: int = 2 << 30, native_threads: int = 0) -> None:
+        """`native_threads`: OpenCV / OpenMP threads in the child (0: the libraries' default)."""
         self._memory_bytes = memory_bytes
+        self._native_threads = native_threads
         self._pool: multiprocessing.pool.Pool | None = None
         self._lock = threading.Lock()
 
@@ -70,7 +78,9 @@ class Sandbox:
     def _ensure_pool(self) -> multiprocessing.pool.Pool:
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
-            self._pool = context.Pool(1, initializer=_limit_child, initargs=(self._memory_bytes,))
+            self._pool = context.Pool(
+                1, initializer=_limit_child, initargs=(self._memory_bytes, self._native_threads)
+            )
         return self._pool
 
     def _kill(self) -> None:
@@ -81,8 +91,8 @@ class Sandbox:
 
 
 @lru_cache(maxsize=4)
-def shared_sandbox(memory_bytes: int) -> Sandbox:
-    """One sandbox per worker process and memory limit (the child is reused across calls)."""
-    sandbox = Sandbox(memory_bytes)
+def shared_sandbox(memory_bytes: int, native_threads: int = 0) -> Sandbox:
+    """One sandbox per worker process and limits (the child is reused across calls)."""
+    sandbox = Sandbox(memory_bytes, native_threads)
     atexit.register(sandbox.close)
     return sandbox

@@ -40,7 +40,11 @@ def build_processor(
         settings=settings,
         state=state if state is not None else build_state(settings),
         documents=documents if documents is not None else build_documents(settings),
-        sandbox=shared_sandbox(settings.sandbox_memory_mb << 20) if settings.sandbox else None,
+        sandbox=(
+            shared_sandbox(settings.sandbox_memory_mb << 20, settings.native_threads)
+            if settings.sandbox
+            else None
+        ),
     )
     retries = Retries(
         max_attempts=settings.max_attempts, backoff_s=settings.retry_backoff_ms / 1000
