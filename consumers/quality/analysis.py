@@ -15,6 +15,8 @@ import numpy as np
 from cv2.typing import MatLike
 from numpy.typing import NDArray
 
+from consumers.quality.levels import Levels
+
 Pixels = MatLike  # BGR, uint8
 ANALYSIS_LONG_SIDE = 500
 OUTLINE_LONG_SIDE = 500
@@ -240,13 +242,14 @@ def _inner(image: Pixels, margin: float) -> Pixels:
 
 
 def exposure(gray: Pixels) -> dict[str, float]:
-    p2, p50, p98 = np.percentile(gray, (2, 50, 98))
+    levels = Levels.of(gray)
+    p2, p50, p98 = (levels.percentile(q) for q in (2, 50, 98))
     return {
         "brightness_mean": round(float(gray.mean()), 2),
-        "brightness_p2": float(p2),
-        "brightness_p50": float(p50),
-        "brightness_p98": float(p98),
-        "contrast": float(p98 - p2),
+        "brightness_p2": p2,
+        "brightness_p50": p50,
+        "brightness_p98": p98,
+        "contrast": p98 - p2,
         "clipped_fraction": round(cv2.countNonZero(cv2.inRange(gray, 250, 255)) / gray.size, 4),
     }
 
@@ -264,12 +267,13 @@ def ink_contrast(gray: Pixels) -> dict[str, float]:
     near black. Thin strokes look grey when the image is reduced, so a low value is confirmed
     on a larger copy before it is reported (see `consumers.quality.check_image`).
     """
-    paper = float(np.percentile(gray, 90))
-    ink_pixels = gray[gray < paper - INK_MARGIN]
-    if ink_pixels.size < max(50, gray.size // 2000):
-        ink = float(np.percentile(gray, 0.5))  # next to no print: its darkest trace
+    levels = Levels.of(gray)
+    paper = levels.percentile(90)
+    ink_pixels = levels.below(paper - INK_MARGIN)
+    if ink_pixels.count < max(50, gray.size // 2000):
+        ink = levels.percentile(0.5)  # next to no print: its darkest trace
     else:
-        ink = float(np.percentile(ink_pixels, 10))
+        ink = ink_pixels.percentile(10)
     return {
         "paper_level": paper,
         "ink_level": ink,
@@ -293,7 +297,7 @@ def darkest_channel(image: Pixels) -> Pixels:
 def glare(document: Pixels) -> dict[str, float]:
     """Specular highlights: blobs where every channel is clipped."""
     darkest = cv2.GaussianBlur(darkest_channel(document), (5, 5), 0)
-    if float(np.percentile(darkest, 90)) >= WHITE_PAPER:
+    if Levels.of(darkest).percentile(90) >= WHITE_PAPER:
         # White paper (a flat-bed scan, a rendered page) is clipped everywhere: a highlight
         # cannot stand out from it. Print lost to light is judged as overexposure instead.
         return {"glare_fraction": 0.0, "glare_largest_blob": 0.0}
@@ -315,8 +319,8 @@ def colourfulness(document: Pixels) -> float:
     """
     lab = cv2.cvtColor(cv2.medianBlur(document, 3), cv2.COLOR_BGR2LAB)
     _, a, b = cv2.split(lab)
-    a_f = a.astype(np.float32) - float(np.median(a))
-    b_f = b.astype(np.float32) - float(np.median(b))
+    a_f = a.astype(np.float32) - Levels.of(a).percentile(50)  # the median
+    b_f = b.astype(np.float32) - Levels.of(b).percentile(50)
     chroma = cv2.magnitude(a_f, b_f).ravel()
     k = int(chroma.size * 0.997)
     return float(np.partition(chroma, k)[k])
@@ -341,8 +345,8 @@ def sharpness(gray: Pixels) -> float:
     """
     if min(gray.shape[:2]) < 8:
         return 0.0
-    p2, p98 = np.percentile(gray, (2, 98))
-    spread = max(float(p98 - p2), 16.0)
+    levels = Levels.of(gray)
+    spread = max(levels.percentile(98) - levels.percentile(2), 16.0)
     energies = [float(cv2.filter2D(gray, cv2.CV_32F, k).var()) for k in _DIRECTIONS]
     return min(energies) / spread**2 * 100
 
