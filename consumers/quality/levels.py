@@ -32,7 +32,7 @@ class Levels:
 
     @property
     def count(self) -> int:
-        return int(self._cumulative[-1]) if self._cumulative.size else 0
+        return int(self._cumulative[-1])  # always 256 levels
 
     def below(self, threshold: float) -> Levels:
         """Only the pixels whose level is `< threshold`."""
