@@ -289,6 +289,41 @@ def detail_contrast(detailed: Pixels, measured: Measurements) -> dict[str, float
     return ink_contrast(gray)
 
 
+MIN_LETTERS = 20  # fewer letter-sized marks than this: no print to measure (a photo, a seal)
+
+
+def letter_height(gray: Pixels) -> float | None:
+    """Median height in pixels of the letter-sized marks of the print, or None if too few.
+
+    Legibility is a property of the print, not of the page: a legal page fitted to a screen
+    at 90 dpi with 12-pt type reads well, a form with 7-pt type at 100 dpi does not. Most
+    letters are lower-case, so the median is close to the x-height. Ink is what is darker than
+    halfway between paper and print; rules, boxes and seals are too tall or too wide to count.
+    """
+    measured = ink_contrast(gray)
+    cut = (measured["paper_level"] + measured["ink_level"]) / 2
+    _, ink = cv2.threshold(gray, cut, 255, cv2.THRESH_BINARY_INV)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    heights = stats[1:, cv2.CC_STAT_HEIGHT]
+    widths = stats[1:, cv2.CC_STAT_WIDTH]
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    letters = heights[
+        (heights >= 2) & (areas >= 3) & (heights <= 0.05 * gray.shape[0]) & (widths <= 3 * heights)
+    ]
+    if letters.size < MIN_LETTERS:
+        return None
+    return float(np.median(letters))
+
+
+def native_letter_height(native: Pixels, scale: float, measured: Measurements) -> dict[str, float]:
+    """`letter_height` of the document in a decode at (close to) its original resolution, in
+    original pixels; nothing when there is too little print to measure."""
+    factor = max(measured.small.shape[:2]) / max(native.shape[:2])
+    document = rectified(native, measured.outline, factor, short_side=max(native.shape[:2]))
+    height = letter_height(cv2.cvtColor(_inner(document, 0.03), cv2.COLOR_BGR2GRAY))
+    return {} if height is None else {"letter_height_px": round(height * scale, 1)}
+
+
 def darkest_channel(image: Pixels) -> Pixels:
     blue, green, red = cv2.split(image)
     return cv2.min(cv2.min(blue, green), red)
