@@ -40,6 +40,11 @@ class QualityThresholds(BaseModel):
     min_document_short_side_px: float = Field(
         default=800, description="about 96 dpi on A4: 8-pt capitals are ~8 px tall"
     )
+    min_letter_height_px: float = Field(
+        default=7.0,
+        description="median letter height (~x-height) that keeps a page under the pixel line "
+        "legible: OCR word recall on real pages >= 0.85 of its 300-dpi value from 7 px",
+    )
     min_sharpness: float = Field(default=0.4, description="2nd-derivative energy, worst direction")
     max_dark_p98: float = Field(default=100, description="the paper itself is darker than this")
     max_clipped_fraction: float = Field(

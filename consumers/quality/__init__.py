@@ -175,6 +175,11 @@ def _check_image(data: bytes, side: Side, limits: QualityThresholds) -> SideRepo
         # before telling the customer the lighting is wrong.
         detailed = decoding.decode(data, header, limits.detail_long_side)
         measured.values.update(analysis.detail_contrast(detailed.pixels, measured))
+    if _needs_letter_height(measured.values, header, limits):
+        # Few pixels across the page: whether the print is still legible decides, measured
+        # where every original pixel is kept.
+        native = decoding.decode(data, header, max(header.width, header.height))
+        measured.values.update(analysis.native_letter_height(native.pixels, native.scale, measured))
     if header.pdf is not None and header.pdf.born_digital:
         # The page is the document: no outline to find, and an original e-document is
         # not a photocopy, whatever its colours.
@@ -210,6 +215,14 @@ def _needs_detail(
     )
     larger = max(header.width, header.height) > max(decoded.pixels.shape[:2]) * 1.2
     return faint and larger
+
+
+def _needs_letter_height(
+    values: dict[str, float], header: decoding.Header, limits: QualityThresholds
+) -> bool:
+    short = values.get("document_short_side_px")
+    born_digital = header.pdf is not None and header.pdf.born_digital
+    return short is not None and short < limits.min_document_short_side_px and not born_digital
 
 
 def same_picture(front: SideReport, back: SideReport, limits: QualityThresholds) -> bool:

@@ -9,6 +9,7 @@ import io
 import random
 from pathlib import Path
 
+import cv2
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 import pytest
@@ -17,7 +18,7 @@ from consumers.quality import check_image
 from pipeline.settings import QualityThresholds
 from producers import corpus
 from producers.media import Medium, born_digital_pdf, make_medium
-from producers.photos import to_bgr
+from producers.photos import encode, to_bgr
 from producers.synthetic import random_spec, render_front
 from schemas.enums import FieldName, MatchStatus, QualityCode, Side, Site
 from tests.integration.consumers.ocr.test_ocr_stage import by_field, run_stage, typed_from
@@ -59,6 +60,24 @@ def test_a_generated_e_certificate_passes_and_is_read_exactly(tmp_path: Path) ->
     statuses = by_field(result)
     assert statuses[FieldName.COMPANY_NAME] is MatchStatus.MATCH
     assert statuses[FieldName.REGISTRATION_NUMBER] is MatchStatus.MATCH
+
+
+@pytest.mark.parametrize(("dpi", "refused"), [(90, False), (50, True)])
+def test_a_page_under_the_pixel_line_is_low_resolution_only_if_its_print_is(
+    dpi: int, refused: bool
+) -> None:
+    """A real transcript page (12-pt type) as a full-page screenshot, fewer pixels across than
+    the page-size line (800): at 90 dpi its letters are ~8 px and OCR reads every word (tune
+    split), at 50 dpi they are ~5 px and it reads one word in ten."""
+    document = corpus.by_id("scotus-transcript")
+    page = corpus.page(document)  # 200 dpi
+    shown = cv2.resize(page, None, fx=dpi / 200, fy=dpi / 200, interpolation=cv2.INTER_AREA)
+    assert min(shown.shape[:2]) < LIMITS.min_document_short_side_px
+    report = check_image(encode(shown, ".png"), Side.FRONT, LIMITS)
+    codes = [f.code for f in report.findings]
+    assert (QualityCode.LOW_RESOLUTION in codes) is refused, codes
+    letters = report.measurements.values["letter_height_px"]
+    assert (letters < LIMITS.min_letter_height_px) is refused, letters
 
 
 READABLE = [

@@ -83,6 +83,20 @@ def test_blur_and_low_resolution_explain_faint_print() -> None:
     assert codes(touching_sides=2, document_short_side_px=400) == [QualityCode.CROPPED]
 
 
+def test_few_pixels_are_low_resolution_only_when_the_letters_are_too_small_to_read() -> None:
+    """A legal page fitted to a screen is under the pixel line; its 8-px letters still read."""
+    under_the_line = LIMITS.min_document_short_side_px - 40
+    legible = LIMITS.min_letter_height_px + 1
+    assert codes(document_short_side_px=under_the_line, letter_height_px=legible) == []
+    assert codes(document_short_side_px=under_the_line, letter_height_px=legible - 3) == [
+        QualityCode.LOW_RESOLUTION
+    ]
+    # No print to measure (fewer than 20 letters): the page's pixels decide alone.
+    assert codes(document_short_side_px=under_the_line) == [QualityCode.LOW_RESOLUTION]
+    # Above the line nothing changes, however small the print.
+    assert codes(letter_height_px=3.0) == []
+
+
 def test_skew_is_advice_only() -> None:
     [finding] = judge(Side.BACK, GOOD | {"skew_deg": -20.0}, LIMITS)
     assert finding.code is QualityCode.SKEWED
