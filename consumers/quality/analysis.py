@@ -354,11 +354,20 @@ def colourfulness(document: Pixels) -> float:
     """
     lab = cv2.cvtColor(cv2.medianBlur(document, 3), cv2.COLOR_BGR2LAB)
     _, a, b = cv2.split(lab)
-    a_f = a.astype(np.float32) - Levels.of(a).percentile(50)  # the median
-    b_f = b.astype(np.float32) - Levels.of(b).percentile(50)
+    # Every pixel's chroma comes from one of at most 65,536 (a, b) pairs: count the pairs,
+    # compute each present pair's chroma once and walk them in order. The same value as
+    # partitioning the per-pixel chroma (which cost ~2/3 of the whole analysis) to float32
+    # rounding (OpenCV's vector and scalar paths differ in the last bit).
+    codes = (np.asarray(a, np.int32) << 8) | np.asarray(b, np.int32)
+    pairs = np.bincount(codes.ravel(), minlength=65536)
+    present = np.flatnonzero(pairs)
+    a_f = (present >> 8).astype(np.float32) - Levels.of(a).percentile(50)  # minus the median
+    b_f = (present & 255).astype(np.float32) - Levels.of(b).percentile(50)
     chroma = cv2.magnitude(a_f, b_f).ravel()
-    k = int(chroma.size * 0.997)
-    return float(np.partition(chroma, k)[k])
+    order = np.argsort(chroma, kind="stable")
+    at_or_below = np.cumsum(pairs[present][order])
+    k = int(a.size * 0.997)
+    return float(chroma[order][np.searchsorted(at_or_below, k, side="right")])
 
 
 _DIRECTIONS = tuple(
