@@ -73,9 +73,12 @@ def stage_run(
     ocr = engine(engine_name)
     cases = [replace(case, front=b"") for case in cases]  # keep the labels, not the photos
     photo = Path(folder)
-    first = (photo / "0.jpg").read_bytes()
-    read_document(first, measurements[0], cases[0].spec.site, settings, ocr)  # warm up
-    del first
+    warmed: set[object] = set()
+    for index, case in enumerate(cases):  # warm up: each site's model loaded once, as a
+        if case.spec.site not in warmed:  # worker of that site's stage holds it
+            data = (photo / f"{index}.jpg").read_bytes()
+            read_document(data, measurements[index], case.spec.site, settings, ocr)
+            warmed.add(case.spec.site)
     seconds, right = [], 0
     profiler = None
     if profile:
