@@ -178,7 +178,11 @@ def _check_image(data: bytes, side: Side, limits: QualityThresholds) -> SideRepo
     if _needs_letter_height(measured.values, header, limits):
         # Few pixels across the page: whether the print is still legible decides, measured
         # where every original pixel is kept.
-        native = decoding.decode(data, header, max(header.width, header.height))
+        native = (
+            decoded
+            if decoded.scale <= 1.0  # already every original pixel (a small image)
+            else decoding.decode(data, header, max(header.width, header.height))
+        )
         measured.values.update(analysis.native_letter_height(native.pixels, native.scale, measured))
     if header.pdf is not None and header.pdf.born_digital:
         # The page is the document: no outline to find, and an original e-document is

@@ -119,7 +119,7 @@ def judge(side: Side, values: dict[str, float], limits: QualityThresholds) -> li
         )
     cropped = any(f.code is QualityCode.CROPPED for f in found)
     # Few pixels across the document are only a defect when the print has become too small
-    # to read; without print to measure (fewer than 20 letters), the page size decides alone.
+    # to read; with too little print to measure, the page size decides alone.
     legible = values.get("letter_height_px", 0.0) >= limits.min_letter_height_px
     low_resolution = not cropped and check(
         values["document_short_side_px"] < limits.min_document_short_side_px and not legible,
