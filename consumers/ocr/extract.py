@@ -191,7 +191,9 @@ def find(lines: Sequence[Line], field: FieldName) -> Candidate | None:
                 if below is None or _is_label_line(below.text) or not _plausible(field, below.text):
                     continue
                 line, words, text = below, below.words, below.text.strip(_SEPARATORS)
-            if field is FieldName.COMPANY_NAME and CJK.search(text):
+            if field is FieldName.COMPANY_NAME and (
+                CJK.search(text) or _misread_chinese(line, words)
+            ):
                 english = _english_below(lines, lines.index(line))
                 if english is not None:
                     return english  # the seed: use the English version when there are several
@@ -218,6 +220,13 @@ def following_text(lines: Sequence[Line], candidate: Candidate) -> str:
     if 0 <= index < len(lines) - 1 and not _is_label_line(lines[index + 1].text):
         return lines[index + 1].text
     return ""
+
+
+def _misread_chinese(line: Line, words: Sequence[Word]) -> bool:
+    """On a bilingual line ("名称 Name: 深圳新海贸易有限公司") tesseract sometimes reads the
+    Chinese name as Latin letters it is unsure of ("PRUE BPR", confidence 16); the English
+    name printed under it is then the value to use."""
+    return bool(CJK.search(line.words[0].text)) and min(w.confidence for w in words) < 50
 
 
 def _english_below(lines: Sequence[Line], index: int) -> Candidate | None:

@@ -166,3 +166,22 @@ def test_a_name_line_read_twice_counts_with_its_better_reading() -> None:
     assert status(typed, reread) is MatchStatus.MATCH
     # another company reads different in both readings: still flagged
     assert status("Hangzhou Changjiang Trading Store", reread) is not MatchStatus.MATCH
+
+
+def bilingual_name_page(value: str, value_conf: float) -> list[Word]:
+    """'名称 Name: <value>' with the English name on the line below, as China-site licences
+    print it."""
+    words = row(100, (50, "名称 Name:"))
+    words += row(100, (400, value), conf=value_conf)
+    words += row(150, (400, "Shenzhen Xinhai Trading Co., Ltd."))
+    return words
+
+
+def test_a_chinese_name_read_as_unsure_latin_letters_gives_way_to_the_english_below() -> None:
+    misread = find(lines_of(bilingual_name_page("PRUE BPR", 16)), FieldName.COMPANY_NAME)
+    assert misread is not None
+    assert misread.text == "Shenzhen Xinhai Trading Co., Ltd"  # separators stripped
+    # read with confidence, a Latin value on the label line is the value
+    latin = find(lines_of(bilingual_name_page("Xinhai Holdings", 92)), FieldName.COMPANY_NAME)
+    assert latin is not None
+    assert latin.text == "Xinhai Holdings"
