@@ -39,6 +39,8 @@ _GLYPHS = str.maketrans({"l": "i", "1": "i", "|": "i", "0": "o"})
 _ALWAYS = str.maketrans({"q": "g"})
 #: "lronbridge": a capital I read as l (not the legal forms "ltd", "llc", or "lt" cut short).
 _WORD_INITIAL_L = re.compile(r"\bl(?!td?\b|lc\b)(?=[^aeiouy\W\d_])")
+#: "lIronbridge": a bold capital I read as two strokes, l then I (no name starts "lI").
+_SPLIT_CAPITAL_I = re.compile(r"\bl(?=I)")
 LEGAL_FORM_CLOSE = 75.0  # a garbled legal form ("co lt", "co td") still reads as "co ltd"
 _SOLE_MARKERS = ("sole proprietorship", "sole proprietor", "individual business", "个体工商户")
 
@@ -148,7 +150,10 @@ def _company_name(reading: Reading, typed: str) -> FieldMatch:
 
 def _name_verdict(reading: Reading, candidate: Candidate, typed: str) -> FieldMatch:
     # A word cannot start with l before a consonant in any name we read: that is a capital I.
-    found = _WORD_INITIAL_L.sub("i", company_key(candidate.text)).translate(_ALWAYS)
+    read = candidate.text
+    if candidate.confidence < SURE_CONFIDENCE:
+        read = _SPLIT_CAPITAL_I.sub("", read)
+    found = _WORD_INITIAL_L.sub("i", company_key(read)).translate(_ALWAYS)
     wanted = _WORD_INITIAL_L.sub("i", company_key(typed)).translate(_ALWAYS)
     if candidate.confidence < SURE_CONFIDENCE:
         # l/I/1 and O/0 are OCR's classic confusions when it is unsure; a sure reading is

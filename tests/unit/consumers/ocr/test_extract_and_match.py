@@ -142,6 +142,10 @@ def test_ocr_confusions_are_forgiven_only_where_ocr_makes_them() -> None:
     assert name_status("Jingiao Foods Ltd", "Jinqiao Foods Ltd", conf=96) == "match"
     assert name_status("Jinqiao Foods Ltd", "Jlnqiao Foods Ltd", conf=70) == "match"  # unsure
     assert name_status("Jinqiao Foods Ltd", "Jlnqiao Foods Ltd", conf=96) == "partial"  # sure
+    # a bold capital I read as two strokes, only when the reading is unsure
+    split = "lIronbridge Logistics Limited"
+    assert name_status(split, "Ironbridge Logistics Limited", conf=50) == "match"
+    assert name_status(split, "Ironbridge Logistics Limited", conf=96) == "partial"
 
 
 def test_a_name_line_read_twice_counts_with_its_better_reading() -> None:
