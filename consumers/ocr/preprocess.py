@@ -1,7 +1,8 @@
 """Getting the document ready for OCR, using what the quality stage measured.
 
-The quality stage found the document's corners; here the document is decoded at the size OCR
-needs, cut out and perspective-corrected (which also removes the skew), turned to grey,
+The quality stage found the document's corners; here the document is decoded in grey at the
+size OCR needs (a JPEG's luma plane alone: no colour conversion, and the warp and resizes move
+one channel, not three), cut out and perspective-corrected (which also removes the skew),
 contrast-stretched, and small text is upscaled. Boxes found on this image map back to the
 original photo for the reviewer's evidence.
 """
@@ -78,7 +79,7 @@ def prepare(
     # JPEG DCT scaling may shrink the document to 3/4 of the wanted size: the resize below
     # brings it back, and a 12-MP photo is then never held at full size (memory, time).
     decode_long = int(image_long * min(1.0, 0.75 * wanted / max(doc_long, 1.0)))
-    decoded = decoding.decode(data, header, max(decode_long, 64))
+    decoded = decoding.decode(data, header, max(decode_long, 64), grey=True)
     scale = decoded.scale  # original pixels per decoded pixel
     pixels = decoded.pixels
     if quad is not None:
@@ -90,7 +91,7 @@ def prepare(
         pixels = cv2.warpPerspective(pixels, forward, (width, height), flags=cv2.INTER_AREA)
     else:
         forward = np.eye(3)
-    gray = cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY)
+    gray = pixels
     resize = _resize_factor(gray, wanted, settings.ocr_min_long_side)
     if resize != 1.0:
         method = cv2.INTER_CUBIC if resize > 1 else cv2.INTER_AREA

@@ -312,7 +312,8 @@ def _truncated(data: bytes, media_type: str) -> bool:
 
 @dataclass(frozen=True)
 class Decoded:
-    """Pixels (BGR, 8-bit) at a reduced size, and how to map them back to the original."""
+    """Pixels (BGR, or grey when asked; 8-bit) at a reduced size, and how to map them back to
+    the original."""
 
     pixels: MatLike
     scale: float  # original pixels per decoded pixel
@@ -324,17 +325,27 @@ _REDUCED = {
     4: cv2.IMREAD_REDUCED_COLOR_4,
     8: cv2.IMREAD_REDUCED_COLOR_8,
 }
+_REDUCED_GREY = {
+    2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
+    4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
+    8: cv2.IMREAD_REDUCED_GRAYSCALE_8,
+}
 _ROTATIONS = {3: cv2.ROTATE_180, 6: cv2.ROTATE_90_CLOCKWISE, 8: cv2.ROTATE_90_COUNTERCLOCKWISE}
 
 
-def decode(data: bytes, header: Header, target_long_side: int) -> Decoded:
-    """Decode to a long side of at least `target_long_side` (never upscaled), oriented upright."""
+def decode(data: bytes, header: Header, target_long_side: int, grey: bool = False) -> Decoded:
+    """Decode to a long side of at least `target_long_side` (never upscaled), oriented upright.
+
+    `grey`: one channel from the decoder on (for a JPEG its luma plane, which skips the
+    colour conversion; turning and shrinking then move a third of the bytes). OCR reads grey."""
     long_side = max(header.width, header.height)
     if header.pdf is not None:
         try:
             page = pdf.render(data, header.pdf, target_long_side)
         except pdf.PdfRejected as rejected:
             raise ImageRejected(rejected.code, rejected.detail) from None
+        if grey:
+            page = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY)
         return Decoded(page, long_side / max(page.shape[:2]), 1)
     reduction = 1
     if header.media_type == "image/jpeg":
@@ -342,15 +353,21 @@ def decode(data: bytes, header: Header, target_long_side: int) -> Decoded:
             if long_side / factor >= target_long_side:
                 reduction = factor
                 break
-    flags = _REDUCED.get(reduction, cv2.IMREAD_COLOR) | cv2.IMREAD_IGNORE_ORIENTATION
+    flags = (
+        _REDUCED_GREY.get(reduction, cv2.IMREAD_GRAYSCALE)
+        if grey
+        else _REDUCED.get(reduction, cv2.IMREAD_COLOR)
+    ) | cv2.IMREAD_IGNORE_ORIENTATION
     buffer = np.frombuffer(data, np.uint8)
     pixels = cv2.imdecode(buffer, flags)
     if pixels is None or pixels.size == 0:
         raise ImageRejected(QualityCode.CORRUPT_FILE, "the image data cannot be decoded")
     if pixels.dtype != np.uint8:
         pixels = cv2.convertScaleAbs(pixels, alpha=255.0 / 65535.0)
-    if pixels.ndim == 2:
+    if pixels.ndim == 2 and not grey:
         pixels = cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR)
+    elif pixels.ndim == 3 and grey:
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY)
     pixels = _orient(pixels, header.orientation)
     current_long = max(pixels.shape[:2])
     if current_long > target_long_side * 1.5:

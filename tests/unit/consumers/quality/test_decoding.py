@@ -4,6 +4,7 @@ import io
 import struct
 import zlib
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -92,6 +93,25 @@ def test_large_jpeg_is_decoded_reduced_and_scale_is_reported() -> None:
     assert decoded.reduction == 4
     assert decoded.pixels.shape[:2] == (750, 1000)
     assert decoded.scale == pytest.approx(4.0)
+
+
+def test_grey_decoding_matches_the_colour_decode_turned_grey() -> None:
+    """OCR decodes straight to grey (the JPEG's luma, reduced by DCT scaling): the same pixels
+    as the colour decode converted, within JPEG colour rounding, upright and at the same size."""
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, (30, 40, 3), np.uint8).repeat(50, axis=0).repeat(50, axis=1)
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(pixels).save(buffer, "JPEG", quality=90, exif=exif.tobytes())
+    data = buffer.getvalue()
+    header = read_header(data)
+    colour = decode(data, header, 700)
+    grey = decode(data, header, 700, grey=True)
+    assert grey.pixels.shape == colour.pixels.shape[:2] == (1000, 750)
+    assert (grey.reduction, grey.scale) == (colour.reduction, colour.scale) == (2, 2.0)
+    converted = cv2.cvtColor(colour.pixels, cv2.COLOR_BGR2GRAY).astype(int)
+    assert np.abs(grey.pixels.astype(int) - converted).mean() < 2.0
 
 
 def test_editing_software_and_jpeg_quality_are_read() -> None:
