@@ -150,12 +150,11 @@ def _company_name(reading: Reading, typed: str) -> FieldMatch:
 
 def _name_verdict(reading: Reading, candidate: Candidate, typed: str) -> FieldMatch:
     # A word cannot start with l before a consonant in any name we read: that is a capital I.
-    read = candidate.text
-    if candidate.confidence < SURE_CONFIDENCE:
-        read = _SPLIT_CAPITAL_I.sub("", read)
+    unsure = candidate.confidence < SURE_CONFIDENCE
+    read = _SPLIT_CAPITAL_I.sub("", candidate.text) if unsure else candidate.text
     found = _WORD_INITIAL_L.sub("i", company_key(read)).translate(_ALWAYS)
     wanted = _WORD_INITIAL_L.sub("i", company_key(typed)).translate(_ALWAYS)
-    if candidate.confidence < SURE_CONFIDENCE:
+    if unsure:
         # l/I/1 and O/0 are OCR's classic confusions when it is unsure; a sure reading is
         # taken letter for letter, so a typed typo between l and i is still caught.
         wanted, found = wanted.translate(_GLYPHS), found.translate(_GLYPHS)

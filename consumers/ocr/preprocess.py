@@ -81,17 +81,16 @@ def prepare(
     decode_long = int(image_long * min(1.0, 0.75 * wanted / max(doc_long, 1.0)))
     decoded = decoding.decode(data, header, max(decode_long, 64), grey=True)
     scale = decoded.scale  # original pixels per decoded pixel
-    pixels = decoded.pixels
+    gray = decoded.pixels
     if quad is not None:
         source = (quad / scale).astype(np.float32)
         width = int(np.linalg.norm(source[1] - source[0]))
         height = int(np.linalg.norm(source[3] - source[0]))
         target = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
         forward = cv2.getPerspectiveTransform(source, target)
-        pixels = cv2.warpPerspective(pixels, forward, (width, height), flags=cv2.INTER_AREA)
+        gray = cv2.warpPerspective(gray, forward, (width, height), flags=cv2.INTER_AREA)
     else:
         forward = np.eye(3)
-    gray = pixels
     resize = _resize_factor(gray, wanted, settings.ocr_min_long_side)
     if resize != 1.0:
         method = cv2.INTER_CUBIC if resize > 1 else cv2.INTER_AREA

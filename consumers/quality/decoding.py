@@ -366,8 +366,6 @@ def decode(data: bytes, header: Header, target_long_side: int, grey: bool = Fals
         pixels = cv2.convertScaleAbs(pixels, alpha=255.0 / 65535.0)
     if pixels.ndim == 2 and not grey:
         pixels = cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR)
-    elif pixels.ndim == 3 and grey:
-        pixels = cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY)
     pixels = _orient(pixels, header.orientation)
     current_long = max(pixels.shape[:2])
     if current_long > target_long_side * 1.5:
