@@ -3,17 +3,34 @@
 The quality checks take several percentiles of each picture; `np.percentile` partially sorts a
 float copy of every pixel for each call, a tenth of the stage's time on a page. The histogram
 gives the same numbers (linear interpolation, as `np.percentile`) from one counting pass.
+OpenCV counts (`calcHist`) about 8x faster than `np.bincount`, which widens every pixel to 64
+bits first; its float32 counts are exact below 2**24 pixels per level, so larger pictures
+(never met at the analysis sizes) are counted by numpy.
 """
 
 from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 from cv2.typing import MatLike
 from numpy.typing import NDArray
 
-__all__ = ["Levels"]
+__all__ = ["Levels", "counts_of"]
+
+_EXACT_FLOAT32 = 1 << 24  # float32 counts every integer up to this exactly
+
+
+def counts_of(pixels: MatLike) -> NDArray[np.int64]:
+    """How many of `pixels` (8-bit, one channel) have each of the 256 levels."""
+    values = np.asarray(pixels)
+    if values.dtype != np.uint8:
+        raise TypeError(f"8-bit pixels expected, got {values.dtype}")
+    if values.size < _EXACT_FLOAT32 and values.ndim == 2:
+        histogram = cv2.calcHist([values], [0], None, [256], [0, 256])
+        return histogram.ravel().astype(np.int64)
+    return np.bincount(values.ravel(), minlength=256).astype(np.int64)
 
 
 class Levels:
@@ -25,10 +42,7 @@ class Levels:
 
     @classmethod
     def of(cls, pixels: MatLike) -> Levels:
-        values = np.asarray(pixels)
-        if values.dtype != np.uint8:
-            raise TypeError(f"8-bit pixels expected, got {values.dtype}")
-        return cls(np.bincount(values.ravel(), minlength=256).astype(np.int64))
+        return cls(counts_of(pixels))
 
     @property
     def count(self) -> int:

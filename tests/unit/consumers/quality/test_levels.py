@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from consumers.quality.levels import Levels
+from consumers.quality.levels import Levels, counts_of
 
 QUANTILES = (0, 0.5, 2, 10, 50, 90, 98, 99.7, 100)
 
@@ -42,3 +42,14 @@ def test_only_eight_bit_pixels_and_never_an_empty_set() -> None:
         Levels.of(np.zeros(4, np.float32))
     with pytest.raises(ValueError, match="no pixels"):
         Levels.of(np.full(4, 200, np.uint8)).below(100).percentile(10)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_opencv_counts_a_cropped_view_exactly_as_numpy(seed: int) -> None:
+    """Pictures are counted by OpenCV; a crop (a strided view, as the checks pass) included."""
+    rng = np.random.default_rng(seed)
+    page = rng.integers(0, 256, (int(rng.integers(8, 300)), int(rng.integers(8, 300))), np.uint8)
+    crop = page[2:-3, 1:-2]
+    assert not crop.flags["C_CONTIGUOUS"]
+    assert np.array_equal(counts_of(crop), np.bincount(crop.ravel(), minlength=256))
+    assert counts_of(crop).dtype == np.int64
