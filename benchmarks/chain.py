@@ -1,8 +1,10 @@
 """The whole chain under a burst: the six stages as `kyb worker` processes on the Tansu broker,
 with real Redis and SMTP, N submissions published at once (mixed clean / blurry / mismatch).
 
-Run four times side by side: one worker per stage, then two quality and two OCR workers, each
-with OCR at normal priority and yielding the CPU to quality (the default, `KYB_YIELD_NICE`). Reports
+Run five times side by side: one worker per stage, then two quality and two OCR workers, each
+with OCR at normal priority and yielding the CPU to quality (the default, `KYB_YIELD_NICE`); and
+one worker per stage checking a submission's sides one after the other instead of at once
+(`KYB_SANDBOX_CHILDREN=1`, the design before). Reports
 submissions/s end to end; p50/p95/max of submission -> QualityChecked (the customer's instant
 feedback), submission -> review task, decision -> email; peak RSS and CPU busy share per stage;
 and consumer lag over time per stage, drawn as a PNG next to the JSON (`--plot`).
@@ -51,6 +53,17 @@ from schemas.events import NotificationSent, QualityChecked, ReviewTask
 from tests.conftest import SmtpServer, start_broker, stop_process
 from tests.helpers import kyb_command
 
+ONE_EACH: dict[str, int] = {}
+TWO_QUALITY_TWO_OCR = {"quality": 2, "ocr": 2}
+#: (workers per stage, OCR's nice increment, quality sandbox children): the defaults (OCR
+#: yielding, both sides at once) against OCR at normal priority and against one side at a time.
+RUNS = (
+    (ONE_EACH, 0, 2),
+    (ONE_EACH, 10, 2),
+    (ONE_EACH, 10, 1),
+    (TWO_QUALITY_TWO_OCR, 0, 2),
+    (TWO_QUALITY_TWO_OCR, 10, 2),
+)
 FINAL_MAILS = ("verified", "rejected", "resubmission_required")
 WATCHED = ("kyb.quality.checked", "kyb.review.tasks", "kyb.notifications.results")
 
@@ -143,6 +156,7 @@ def run_chain(
     submissions: list[tuple[dict[str, Any], Path, Path]],
     base: Path,
     yield_nice: int = 10,
+    sandbox_children: int = 2,
 ) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(dir=base))
     broker = start_broker(workdir)
@@ -160,6 +174,7 @@ def run_chain(
         "KYB_HEARTBEAT_INTERVAL_MS": "1000",
         "OMP_THREAD_LIMIT": "1",
         "KYB_YIELD_NICE": str(yield_nice),
+        "KYB_SANDBOX_CHILDREN": str(sandbox_children),
     }
     settings = Settings(
         bootstrap_servers=broker.bootstrap,
@@ -230,6 +245,7 @@ def run_chain(
     return {
         "workers": dict(replicas),
         "ocr_nice": yield_nice,
+        "sandbox_children": sandbox_children,
         "submissions": len(published),
         "completed": len(completed),
         "submissions_per_s": round(len(completed) / max(last - started, 1e-9), 2),
@@ -275,7 +291,8 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
         y_max = max([v for _, lags in series for v in lags.values()] or [1])
         cv2.putText(
             canvas,
-            f"workers {run['workers']}, OCR nice {run['ocr_nice']}",
+            f"workers {run['workers']}, OCR nice {run['ocr_nice']},"
+            f" quality sides at once {run['sandbox_children']}",
             (margin, top + 20),
             cv2.FONT_HERSHEY_SIMPLEX,
             0.45,
@@ -324,10 +341,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         base = Path(scratch)
         submissions = make_submissions(args.submissions, base / "uploads", args.seed)
-        runs = [  # OCR at normal priority, then yielding the CPU to quality (the default)
-            run_chain(replicas, submissions, base, yield_nice=nice)
-            for replicas in ({}, {"quality": 2, "ocr": 2})
-            for nice in (0, 10)
+        runs = [
+            run_chain(replicas, submissions, base, yield_nice=nice, sandbox_children=children)
+            for replicas, nice, children in RUNS
         ]
     plot(runs, args.plot)
     for run in runs:

@@ -84,7 +84,9 @@ def quality_work(settings: Settings) -> Callable[[bytes], bytes]:
         settings,
         memory_state_store(),
         build_documents(settings),
-        sandbox=shared_sandbox(settings.sandbox_memory_mb << 20, settings.native_threads),
+        sandbox=shared_sandbox(
+            settings.sandbox_memory_mb << 20, settings.native_threads, settings.sandbox_children
+        ),
     )
 
     def work(raw: bytes) -> bytes:

@@ -1,7 +1,10 @@
-"""Time of the image-quality checks per side, as one worker runs them (one native thread).
+"""Time of the image-quality checks per side, as one worker runs them (one native thread), and
+per submission through the stage's handler with its sandbox: the two sides one after the other
+(one child) against both at once (two children, the default), alternated in one process.
 
 Prints JSON: median / p95 per side for 12-MP phone photos and 2-MP scans, images per second
-per worker, and peak RSS. The images are generated first and excluded from the timing.
+per worker, per-submission wall and CPU time (worker and children), and peak RSS. The images
+are generated first and excluded from the timing.
 
     python benchmarks/quality.py --images 30
 """
@@ -13,20 +16,32 @@ import json
 import multiprocessing
 import random
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
+
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import peak_rss_mb, summary_ms
 
+from consumers import quality
 from consumers.quality import check_image
+from pipeline.documents import DocumentStore
+from pipeline.publishing import RecordingPublisher
+from pipeline.sandbox import Sandbox
 from pipeline.settings import Settings
+from pipeline.stage import Context
+from pipeline.state import memory_state_store
 from pipeline.threads import limit_native_threads
 from producers.photos import Shot, capture, encode
-from producers.synthetic import random_spec, render_back, render_front
+from producers.portal import PortalPublisher
+from producers.synthetic import portal_form, random_spec, render_back, render_front
 from schemas.enums import Side
+from schemas.events import SubmissionReceived
 
 
 def corpus(kind: str, count: int, seed: int) -> list[bytes]:
@@ -66,18 +81,81 @@ def time_kind(images: list[bytes], repeats: int) -> dict[str, float]:
     return stats
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and its (sandbox) children so far."""
+    total = 0.0
+    for process in (psutil.Process(), *psutil.Process().children(recursive=True)):
+        times = process.cpu_times()
+        total += times.user + times.system
+    return total
+
+
+def time_submissions(images: list[bytes], repeats: int) -> dict[str, Any]:
+    """The quality handler on front/back pairs, as a worker calls it, with its sides checked by
+    one sandbox child and by two; the two runs alternate so both see the same machine."""
+    limit_native_threads(1)
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        settings = Settings(document_roots=[root])
+        documents = DocumentStore([root], settings.document_max_bytes)
+        recorded = RecordingPublisher()
+        portal = PortalPublisher(recorded, documents)
+        rng = random.Random(1)
+        for index in range(0, len(images) - 1, 2):
+            front, back = root / f"{index}-front.jpg", root / f"{index}-back.jpg"
+            front.write_bytes(images[index])
+            back.write_bytes(images[index + 1])
+            form = portal_form(random_spec(rng), f"acct-bench-{index}", "bench@kyb.example")
+            portal.submit(form, front, back)
+        events = [e for e in recorded.events if isinstance(e, SubmissionReceived)]
+        sandboxes = {
+            children: Sandbox(settings.sandbox_memory_mb << 20, 1, children) for children in (1, 2)
+        }
+        contexts = {
+            children: Context("quality", settings, memory_state_store(), documents, sandbox=box)
+            for children, box in sandboxes.items()
+        }
+        wall: dict[int, list[float]] = {1: [], 2: []}
+        cpu: dict[int, float] = {1: 0.0, 2: 0.0}
+        try:
+            for ctx in contexts.values():
+                quality.handle(events[0], ctx)  # children started, imports warm
+            for repeat in range(repeats):
+                for children in (1, 2) if repeat % 2 == 0 else (2, 1):
+                    ctx = contexts[children]
+                    cpu_before = _cpu_seconds()
+                    for event in events:
+                        started = time.perf_counter()
+                        quality.handle(event, ctx)
+                        wall[children].append(time.perf_counter() - started)
+                    cpu[children] += _cpu_seconds() - cpu_before
+        finally:
+            for box in sandboxes.values():
+                box.close()
+    result: dict[str, Any] = {}
+    for children in (1, 2):
+        stats: dict[str, Any] = summary_ms(wall[children])
+        stats["cpu_ms_per_submission"] = round(cpu[children] / len(wall[children]) * 1000, 1)
+        result[f"sandbox_children_{children}"] = stats
+    result["wall_ratio_two_vs_one"] = round(
+        result["sandbox_children_2"]["median_ms"] / result["sandbox_children_1"]["median_ms"], 3
+    )
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--images", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=5)
     args = parser.parse_args()
-    results = {}
+    results, per_submission = {}, {}
     # The worker is a fresh process, so its peak RSS is not the generator's.
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as worker:
         for kind in ("photo_12mp", "scan_2mp"):
             images = corpus(kind, args.images, args.seed)
             results[kind] = worker.submit(time_kind, images, args.repeats).result()
+            per_submission[kind] = worker.submit(time_submissions, images, args.repeats).result()
         worker_rss = worker.submit(peak_rss_mb).result()
     goal_ms = 60.0
     print(
@@ -86,6 +164,7 @@ def main() -> None:
                 "benchmark": "quality",
                 "native_threads": 1,
                 "per_side": results,
+                "per_submission": per_submission,
                 "goal_median_ms_12mp": goal_ms,
                 "meets_goal": results["photo_12mp"]["median_ms"] <= goal_ms,
                 "worker_peak_rss_mb": worker_rss,

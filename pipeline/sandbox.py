@@ -1,12 +1,13 @@
-"""Hard limits for work on hostile bytes: a child process with a wall-clock and memory bound.
+"""Hard limits for work on hostile bytes: child processes with a wall-clock and memory bound.
 
 Decoding a customer's file (a progressive-JPEG "scan bomb", a PDF built to loop, a TIFF with a
 huge strip) can take minutes or gigabytes inside C libraries that no Python timeout reaches.
-Such work runs here in one long-lived child process (started by the forkserver, so it holds no
-copy of the worker's Kafka threads or sockets), with an address-space limit; when a call passes
-its wall-clock limit, the child is killed and replaced and the caller gets `SandboxTimeout` to
-turn into a finding. The child keeps its imports and loaded models between calls, so the cost
-per call is one pickle of the arguments each way.
+Such work runs here in long-lived child processes (started by the forkserver, so they hold no
+copy of the worker's Kafka threads or sockets), each with an address-space limit; when a call
+passes its wall-clock limit, its child is killed and replaced and the caller gets
+`SandboxTimeout` to turn into a finding. Children keep their imports and loaded models between
+calls, so the cost per call is one pickle of the arguments each way. A sandbox with several
+children runs independent calls at once (`run_each`: a submission's two sides on two cores).
 """
 
 from __future__ import annotations
@@ -17,21 +18,26 @@ import multiprocessing
 import multiprocessing.pool
 import resource
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any, TypeVar
 
-__all__ = ["Sandbox", "SandboxCrashed", "SandboxTimeout", "shared_sandbox"]
+__all__ = ["Sandbox", "SandboxCrashed", "SandboxFailure", "SandboxTimeout", "shared_sandbox"]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
-class SandboxTimeout(Exception):
+class SandboxFailure(Exception):
+    """The call could not finish within the sandbox's limits."""
+
+
+class SandboxTimeout(SandboxFailure):
     """The call passed its wall-clock limit; the child that ran it was killed."""
 
 
-class SandboxCrashed(Exception):
+class SandboxCrashed(SandboxFailure):
     """The child ran out of memory or died while running the call."""
 
 
@@ -46,53 +52,99 @@ def _limit_child(memory_bytes: int, native_threads: int) -> None:
         limit_native_threads(native_threads)
 
 
-class Sandbox:
-    """Runs picklable functions in a bounded child process, one call at a time."""
+class _Child:
+    """One bounded child process, started on first use and replaced after a failure."""
 
-    def __init__(self, memory_bytes: int = 2 << 30, native_threads: int = 0) -> None:
-        """`native_threads`: OpenCV / OpenMP threads in the child (0: the libraries' default)."""
-        self._memory_bytes = memory_bytes
-        self._native_threads = native_threads
+    def __init__(self, memory_bytes: int, native_threads: int) -> None:
+        self._limits = (memory_bytes, native_threads)
         self._pool: multiprocessing.pool.Pool | None = None
-        self._lock = threading.Lock()
 
-    def run(self, timeout_s: float, fn: Callable[..., T], *args: Any) -> T:
-        with self._lock:
-            pool = self._ensure_pool()
-            pending = pool.apply_async(fn, args)
-            try:
-                return pending.get(timeout_s)
-            except multiprocessing.TimeoutError:
-                log.warning("sandbox: %s passed %.1f s; child killed", fn.__name__, timeout_s)
-                self._kill()
-                raise SandboxTimeout(f"{fn.__name__} took longer than {timeout_s} s") from None
-            except MemoryError:
-                log.warning("sandbox: %s ran out of memory", fn.__name__)
-                self._kill()  # a child that hit its limit may be in a bad state
-                raise SandboxCrashed(f"{fn.__name__} ran out of memory") from None
-
-    def close(self) -> None:
-        with self._lock:
-            self._kill()
-
-    def _ensure_pool(self) -> multiprocessing.pool.Pool:
+    def start(
+        self, fn: Callable[..., T], args: Sequence[Any]
+    ) -> multiprocessing.pool.AsyncResult[T]:
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
-            self._pool = context.Pool(
-                1, initializer=_limit_child, initargs=(self._memory_bytes, self._native_threads)
-            )
-        return self._pool
+            self._pool = context.Pool(1, initializer=_limit_child, initargs=self._limits)
+        return self._pool.apply_async(fn, tuple(args))
 
-    def _kill(self) -> None:
+    def outcome(
+        self, pending: multiprocessing.pool.AsyncResult[T], name: str, deadline: float, limit: float
+    ) -> T | SandboxFailure:
+        """The call's result, or the failure it became; exceptions `fn` raised propagate."""
+        try:
+            return pending.get(max(0.0, deadline - time.monotonic()))
+        except multiprocessing.TimeoutError:
+            log.warning("sandbox: %s passed %.1f s; child killed", name, limit)
+            self.kill()
+            return SandboxTimeout(f"{name} took longer than {limit} s")
+        except MemoryError:
+            log.warning("sandbox: %s ran out of memory", name)
+            self.kill()  # a child that hit its limit may be in a bad state
+            return SandboxCrashed(f"{name} ran out of memory")
+
+    def kill(self) -> None:
         if self._pool is not None:
             self._pool.terminate()
             self._pool.join()
             self._pool = None
 
 
+class Sandbox:
+    """Runs picklable functions in bounded child processes, one call per child at a time."""
+
+    def __init__(
+        self, memory_bytes: int = 2 << 30, native_threads: int = 0, children: int = 1
+    ) -> None:
+        """`native_threads`: OpenCV / OpenMP threads in each child (0: the libraries' default);
+        `children`: how many calls `run_each` runs at once (each child is started on first
+        use, so a stage that never runs calls side by side keeps one)."""
+        if children < 1:
+            raise ValueError("a sandbox needs at least one child")
+        self._children = [_Child(memory_bytes, native_threads) for _ in range(children)]
+        self._lock = threading.Lock()
+
+    def run(self, timeout_s: float, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` in a child; raises `SandboxTimeout` / `SandboxCrashed`."""
+        [outcome] = self.run_each(timeout_s, fn, [args])
+        if isinstance(outcome, SandboxFailure):
+            raise outcome
+        return outcome
+
+    def run_each(
+        self, timeout_s: float, fn: Callable[..., T], calls: Sequence[Sequence[Any]]
+    ) -> list[T | SandboxFailure]:
+        """`fn(*args)` for every `args` in `calls`, as many at once as there are children,
+        each under `timeout_s`; results in order, a call that failed its limits as the
+        failure (so one hostile file does not cost its neighbour's result). An exception `fn`
+        itself raised propagates once every call has finished."""
+        outcomes: list[T | SandboxFailure] = []
+        raised: BaseException | None = None
+        with self._lock:
+            for first in range(0, len(calls), len(self._children)):
+                chunk = calls[first : first + len(self._children)]
+                batch = list(zip(self._children, chunk, strict=False))  # the last may be short
+                deadline = time.monotonic() + timeout_s
+                started = [(child, child.start(fn, args)) for child, args in batch]
+                for child, pending in started:
+                    try:
+                        outcome = child.outcome(pending, fn.__name__, deadline, timeout_s)
+                    except Exception as exc:  # fn's own error: raised after the batch ends
+                        raised = raised or exc
+                        continue
+                    outcomes.append(outcome)
+                if raised is not None:
+                    raise raised
+        return outcomes
+
+    def close(self) -> None:
+        with self._lock:
+            for child in self._children:
+                child.kill()
+
+
 @lru_cache(maxsize=4)
-def shared_sandbox(memory_bytes: int, native_threads: int = 0) -> Sandbox:
-    """One sandbox per worker process and limits (the child is reused across calls)."""
-    sandbox = Sandbox(memory_bytes, native_threads)
+def shared_sandbox(memory_bytes: int, native_threads: int = 0, children: int = 1) -> Sandbox:
+    """One sandbox per worker process and limits (the children are reused across calls)."""
+    sandbox = Sandbox(memory_bytes, native_threads, children)
     atexit.register(sandbox.close)
     return sandbox

@@ -148,7 +148,14 @@ class Settings(BaseSettings):
         default=True, description="decode customer files and run OCR in a bounded child process"
     )
     sandbox_memory_mb: int = Field(
-        default=2048, ge=256, description="address-space limit of that child process"
+        default=2048, ge=256, description="address-space limit of each such child process"
+    )
+    sandbox_children: int = Field(
+        default=2,
+        ge=1,
+        le=8,
+        description="child processes per worker for independent work: the quality stage "
+        "checks a submission's front and back at once, one per child (2 uses two cores)",
     )
 
     metrics_window_s: float = Field(

@@ -9,7 +9,7 @@ from typing import Any, TypeVar, cast
 from uuid import UUID, uuid5
 
 from pipeline.documents import DocumentStore
-from pipeline.sandbox import Sandbox
+from pipeline.sandbox import Sandbox, SandboxFailure
 from pipeline.settings import Settings
 from pipeline.state import StateStore
 from schemas import Envelope, TopicSpec
@@ -49,6 +49,15 @@ class Context:
         if self.sandbox is None:
             return fn(*args)
         return self.sandbox.run(timeout_s, fn, *args)
+
+    def bounded_each(
+        self, timeout_s: float, fn: Callable[..., R], calls: Sequence[Sequence[Any]]
+    ) -> list[R | SandboxFailure]:
+        """`bounded` for several independent calls, run at once when the sandbox has the
+        children for it; a call that failed its limits comes back as that failure."""
+        if self.sandbox is None:
+            return [fn(*args) for args in calls]
+        return self.sandbox.run_each(timeout_s, fn, calls)
 
     def derive(self, cls: type[E], cause: Envelope, tag: str = "", **fields: Any) -> E:
         """An output event caused by `cause`.

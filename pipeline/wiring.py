@@ -41,7 +41,9 @@ def build_processor(
         state=state if state is not None else build_state(settings),
         documents=documents if documents is not None else build_documents(settings),
         sandbox=(
-            shared_sandbox(settings.sandbox_memory_mb << 20, settings.native_threads)
+            shared_sandbox(
+                settings.sandbox_memory_mb << 20, settings.native_threads, settings.sandbox_children
+            )
             if settings.sandbox
             else None
         ),

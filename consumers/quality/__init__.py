@@ -20,7 +20,7 @@ from pipeline.documents import (
     DocumentRefused,
     DocumentTooLarge,
 )
-from pipeline.sandbox import SandboxCrashed, SandboxTimeout
+from pipeline.sandbox import SandboxFailure
 from pipeline.settings import QualityThresholds
 from pipeline.stage import Context
 from schemas import DocumentRef, Envelope
@@ -51,17 +51,17 @@ def handle(
     if isinstance(event, AccountErasureRequested):
         return []  # read only so the erasure gate marks the account before any later record
     limits = ctx.settings.quality
-    reports: dict[Side, SideReport] = {}
-    all_findings: list[QualityFinding] = []
+    read_findings: dict[Side, QualityFinding] = {}
+    to_check: dict[Side, bytes] = {}
     for side in Side:
         ref = event.application.document(side)
         if ref is None:
-            all_findings.append(findings.finding(QualityCode.MISSING_SIDE, side))
+            read_findings[side] = findings.finding(QualityCode.MISSING_SIDE, side)
             continue
         try:
             data = ctx.documents.read(ref)
         except DocumentTooLarge:
-            all_findings.append(findings.finding(QualityCode.FILE_TOO_LARGE, side))
+            read_findings[side] = findings.finding(QualityCode.FILE_TOO_LARGE, side)
             continue
         except DocumentError as exc:
             refusal = _REFUSALS.get(type(exc), SubmissionRefusal.DOCUMENT_REFUSED)
@@ -69,8 +69,12 @@ def handle(
         mistake = _reference_mistake(ref, data)
         if mistake is not None:
             return [_refused(event, side, mistake, ctx)]
-        reports[side] = _bounded_check(data, side, limits, ctx)
-        all_findings += reports[side].findings
+        to_check[side] = data
+    reports = _bounded_checks(to_check, limits, ctx)
+    all_findings: list[QualityFinding] = []
+    for side in Side:
+        found = read_findings.get(side)
+        all_findings += (found,) if found is not None else reports[side].findings
     front, back = reports.get(Side.FRONT), reports.get(Side.BACK)
     if front and back and same_picture(front, back, limits):
         all_findings.append(findings.finding(QualityCode.SAME_PICTURE, None))
@@ -128,14 +132,25 @@ def _refused(
     )
 
 
-def _bounded_check(data: bytes, side: Side, limits: QualityThresholds, ctx: Context) -> SideReport:
-    """`check_image` under a hard time and memory limit: a file built to stall or exhaust the
-    decoder becomes a finding, and the worker goes on with the next submission."""
-    try:
-        return ctx.bounded(limits.decode_timeout_s, check_image, data, side, limits)
-    except (SandboxTimeout, SandboxCrashed) as exc:
-        log.warning("quality: %s side could not be decoded within limits (%s)", side.value, exc)
-        return _rejected(data, side, QualityCode.CORRUPT_FILE)
+def _bounded_checks(
+    images: dict[Side, bytes], limits: QualityThresholds, ctx: Context
+) -> dict[Side, SideReport]:
+    """`check_image` for each side under a hard time and memory limit, the sides at once when
+    the worker has a second child for it (the customer waits for both): a file built to stall
+    or exhaust the decoder becomes a finding, and the worker goes on with the next submission."""
+    sides = list(images)
+    outcomes = ctx.bounded_each(
+        limits.decode_timeout_s, check_image, [(images[side], side, limits) for side in sides]
+    )
+    reports: dict[Side, SideReport] = {}
+    for side, outcome in zip(sides, outcomes, strict=True):
+        if isinstance(outcome, SandboxFailure):
+            log.warning(
+                "quality: %s side could not be decoded within limits (%s)", side.value, outcome
+            )
+            outcome = _rejected(images[side], side, QualityCode.CORRUPT_FILE)
+        reports[side] = outcome
+    return reports
 
 
 def check_image(data: bytes, side: Side, limits: QualityThresholds) -> SideReport:

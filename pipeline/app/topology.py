@@ -39,7 +39,9 @@ STAGES: Final[tuple[Stage, ...]] = (
         outcomes=quality.outcomes,
         description="Checks both document images before anyone spends time on them.",
         cpu_bound=True,
-        # decoding runs in a child capped at KYB_SANDBOX_MEMORY_MB (2 GiB), plus the worker
+        # decoding runs in two children (KYB_SANDBOX_CHILDREN: the sides at once), each capped
+        # at KYB_SANDBOX_MEMORY_MB of address space; a decode's buffers are bounded by
+        # KYB_QUALITY__MAX_DECODED_MB (250 MB), so both and the worker fit the limit
         scaling=Scaling(
             replicas=2, lag_threshold=20, cpu_request="1", memory_request="1Gi", memory_limit="3Gi"
         ),

@@ -1,12 +1,15 @@
-"""The sandbox's child process, where customer files are decoded, keeps the worker's limits."""
+"""The sandbox's child processes, where customer files are decoded, keep the worker's limits
+and run independent calls at once."""
 
 from __future__ import annotations
 
 import os
+import time
 
 import cv2
+import pytest
 
-from pipeline.sandbox import Sandbox
+from pipeline.sandbox import Sandbox, SandboxTimeout
 
 
 def _thread_budget() -> tuple[int, str | None]:
@@ -25,3 +28,47 @@ def test_the_child_decodes_with_the_workers_thread_budget() -> None:
     finally:
         limited.close()
         default.close()
+
+
+def _pid_after(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def _refuse(value: int) -> int:
+    raise ValueError(f"no {value}")
+
+
+def test_independent_calls_run_at_once_in_separate_children() -> None:
+    """A submission's two sides are checked side by side: the wait is the longer call's."""
+    sandbox = Sandbox(native_threads=1, children=2)
+    try:
+        sandbox.run_each(30.0, _pid_after, [(0.0,), (0.0,)])  # both children started
+        started = time.perf_counter()
+        first, second = sandbox.run_each(30.0, _pid_after, [(1.0,), (1.0,)])
+        elapsed = time.perf_counter() - started
+        assert isinstance(first, int)
+        assert isinstance(second, int)
+        assert first != second
+        assert os.getpid() not in (first, second)
+        assert elapsed < 1.7, elapsed  # one after the other takes 2 s
+        # more calls than children: in turns, results still in order
+        assert [type(r) for r in sandbox.run_each(30.0, _pid_after, [(0.0,)] * 3)] == [int] * 3
+    finally:
+        sandbox.close()
+
+
+def test_a_call_past_its_limit_does_not_cost_its_neighbour_its_result() -> None:
+    sandbox = Sandbox(native_threads=1, children=2)
+    try:
+        stalled, served = sandbox.run_each(1.0, _pid_after, [(30.0,), (0.0,)])
+        assert isinstance(stalled, SandboxTimeout)
+        assert isinstance(served, int)
+        assert isinstance(sandbox.run(30.0, _pid_after, 0.0), int)  # the killed child replaced
+        with pytest.raises(SandboxTimeout):
+            sandbox.run(0.5, _pid_after, 30.0)
+        with pytest.raises(ValueError, match="no 7"):  # the function's own error propagates
+            sandbox.run_each(30.0, _refuse, [(7,), (8,)])
+        assert isinstance(sandbox.run(30.0, _pid_after, 0.0), int)
+    finally:
+        sandbox.close()

@@ -69,11 +69,13 @@ def test_a_scan_bomb_is_refused_from_its_markers_before_any_decoding() -> None:
     assert decoding.jpeg_scans(clean_side(3, "front")) == 1
 
 
+@pytest.mark.parametrize("children", [1, 2])
 def test_a_decode_past_its_limit_becomes_a_finding_and_the_next_submission_is_served(
-    tmp_path: Path,
+    tmp_path: Path, children: int
 ) -> None:
-    """Even with the marker check switched off, the bomb costs one bounded child process."""
-    sandbox = Sandbox(memory_bytes=2 << 30)
+    """Even with the marker check switched off, the bomb costs one bounded child process; with
+    two children the other side, checked beside it, keeps its measurements."""
+    sandbox = Sandbox(memory_bytes=2 << 30, children=children)
     settings = Settings(
         document_roots=[tmp_path],
         quality=QualityThresholds(max_jpeg_scans=1_000_000, decode_timeout_s=3.0),
@@ -93,6 +95,8 @@ def test_a_decode_past_its_limit_becomes_a_finding_and_the_next_submission_is_se
         assert [(f.code, f.side) for f in bombed.findings] == [
             (QualityCode.CORRUPT_FILE, Side.FRONT)
         ]
+        back = next(m for m in bombed.measurements if m.side is Side.BACK)
+        assert back.values["sharpness"] > 0  # measured, not lost with the bombed front
         good = pair(tmp_path, clean_side(6, "front"), clean_side(6, "back"), "b")
         [served] = quality.handle(good, ctx)
         assert served.passed, [f.code for f in served.findings]
