@@ -271,6 +271,11 @@ def run_chain(
     }
 
 
+def _workers_label(replicas: dict[str, int]) -> str:
+    extra = ", ".join(f"{count} {stage}" for stage, count in replicas.items())
+    return f"1 worker per stage, {extra} workers" if extra else "1 worker per stage"
+
+
 def plot(runs: list[dict[str, Any]], path: Path) -> None:
     """Consumer lag per stage over time, one panel per run (OpenCV: no plotting library)."""
     width, height, margin = 900, 300, 40
@@ -291,8 +296,8 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
         y_max = max([v for _, lags in series for v in lags.values()] or [1])
         cv2.putText(
             canvas,
-            f"workers {run['workers']}, OCR nice {run['ocr_nice']},"
-            f" quality sides at once {run['sandbox_children']}",
+            f"{_workers_label(run['workers'])}, OCR nice {run['ocr_nice']},"
+            f" quality sides at once: {run['sandbox_children']}",
             (margin, top + 20),
             cv2.FONT_HERSHEY_SIMPLEX,
             0.45,

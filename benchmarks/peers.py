@@ -8,13 +8,13 @@ Same Tansu broker, same records, same work, one process each:
 - faust-streaming: an agent (`async for key, value in stream.items()` then `topic.send`).
 
 Two hops: a no-op (decode, validate, derive the next event, encode) and a CPU-bound one, the real
-quality handler (`consumers.quality.handle`: decode both photos in the sandbox child, measure,
-decide). The peers call the very same functions on each record. Measured per runtime: events/s
-through a backlog (produced in full while the runtime is stopped, then first to last
-output after it starts again), hop latency (send → output seen) at a paced rate,
-and the peak RSS of the process tree (the quality hop decodes in a child process).
+quality handler (`consumers.quality.handle`: decode both photos at once in two sandbox
+children, measure, decide). The peers call the very same functions on each record. Measured
+per runtime: events/s through a backlog (produced in full while the runtime is stopped, then
+first to last output after it starts again), hop latency (send → output seen) at a paced
+rate, and the peak RSS of the process tree (the quality hop decodes in child processes).
 
-    python benchmarks/peers.py --noop-events 3000 --quality-events 40
+    python benchmarks/peers.py --noop-events 3000 --quality-events 120
 """
 
 from __future__ import annotations
@@ -387,7 +387,7 @@ def measure(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--noop-events", type=int, default=3000)
-    parser.add_argument("--quality-events", type=int, default=40)
+    parser.add_argument("--quality-events", type=int, default=120)
     parser.add_argument("--runtimes", default=",".join(RUNTIMES))
     args = parser.parse_args()
     runtimes = [name for name in args.runtimes.split(",") if name]
