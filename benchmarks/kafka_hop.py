@@ -30,6 +30,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.structs import OffsetAndMetadata
 
 from pipeline.app.topology import STAGES
+from pipeline.delivery import Send
 from pipeline.kafka_runtime import KafkaWorker, consumer_config, ensure_topics
 from pipeline.settings import Settings
 from pipeline.stage import Context, Stage
@@ -68,8 +69,8 @@ class HopWorker(KafkaWorker):
         target = self.target
 
         class ToHop(original):  # type: ignore[misc,valid-type]
-            def publish(self, event: Envelope) -> None:
-                self.publish_raw(target, encode_event(event), event.account_id.encode())
+            def publish(self, event: Envelope) -> Send:
+                return self.publish_raw(target, encode_event(event), event.account_id.encode())
 
         runtime.KafkaPublisher = ToHop
         try:

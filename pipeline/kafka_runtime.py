@@ -1,7 +1,10 @@
-"""One stage as a Kafka consumer group member: poll → validate → handle → produce+flush → commit.
+"""One stage as a Kafka consumer group member: poll → validate → handle → produce → commit.
 
-Offsets are committed only after every output of the processed records is acknowledged by the
-broker, so a crash anywhere re-delivers (at-least-once) and idempotent handlers absorb the replay.
+Offsets are committed only after every output of the processed records (and of every record
+before them) is acknowledged by the broker, so a crash anywhere re-delivers (at-least-once) and
+idempotent handlers absorb the replay. The acknowledgements are awaited while the next batch is
+handled, not before it (`pipeline.delivery`); on shutdown and when partitions are taken away,
+the worker flushes and commits synchronously, so a clean hand-over re-delivers nothing.
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ from collections.abc import Iterable
 from types import FrameType
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import AsyncConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 
+from pipeline.delivery import Deliveries, Send
 from pipeline.errors import DependencyDown
 from pipeline.kafka_security import client_security
 from pipeline.processing import Source, StageProcessor
@@ -28,6 +32,10 @@ from pipeline.threads import release_native_memory
 from schemas import TOPICS, TopicSpec
 
 log = logging.getLogger(__name__)
+
+# Batches handled whose outputs are not all acknowledged yet; past this the worker waits for the
+# broker (the producer's buffer would otherwise be the only bound).
+_MAX_UNSETTLED_BATCHES = 16
 
 
 def consumer_config(settings: Settings, group_id: str | None, **overrides: Any) -> dict[str, Any]:
@@ -84,11 +92,13 @@ class KafkaWorker:
             if self.stage.cpu_bound
             else {}
         )
-        consumer = KafkaConsumer(
-            *(topic.name for topic in self.stage.reads),
-            **consumer_config(self.settings, self.stage.group_id, **overrides),
-        )
+        consumer = KafkaConsumer(**consumer_config(self.settings, self.stage.group_id, **overrides))
         publisher = KafkaPublisher(self.settings, kafka_producer(self.settings))
+        deliveries = Deliveries()
+        consumer.subscribe(
+            [topic.name for topic in self.stage.reads],
+            listener=_HandOver(self, consumer, publisher, deliveries),
+        )
         deadline = None if max_seconds is None else time.monotonic() + max_seconds
         next_tick = time.monotonic() + self.settings.tick_interval_s
         log.info("stage=%s group=%s started", self.stage.name, self.stage.group_id)
@@ -98,14 +108,17 @@ class KafkaWorker:
                     break
                 batch = consumer.poll(timeout_ms=self.settings.poll_timeout_ms)
                 if batch:
-                    self._process_batch(consumer, publisher, batch)
+                    self._process_batch(consumer, publisher, deliveries, batch)
+                if len(deliveries) > _MAX_UNSETTLED_BATCHES:
+                    publisher.flush()  # the broker lags: wait for it rather than pile up
+                self._commit_delivered(consumer, deliveries)
                 if self.stage.tick is not None and time.monotonic() >= next_tick:
                     self._tick(publisher)
                     next_tick = time.monotonic() + self.settings.tick_interval_s
                 self._report(publisher)
         finally:
             self._report(publisher, final=True)
-            publisher.flush()
+            self._hand_over(consumer, publisher, deliveries)
             publisher.close()
             consumer.close()  # leaves the group, so partitions move on at once
             self.processor.close()
@@ -115,6 +128,45 @@ class KafkaWorker:
                 self.processed,
                 self.dead_lettered,
             )
+
+    def _commit_delivered(self, consumer: KafkaConsumer, deliveries: Deliveries) -> None:
+        """Commit (asynchronously) what the broker has acknowledged; re-read what it refused."""
+        settled = deliveries.settle()
+        if settled.commit:
+            consumer.commit_async(settled.commit, callback=self._on_commit)
+        if settled.rewind:
+            log.warning(
+                "stage=%s an output was not delivered (%s); re-reading from the record that "
+                "caused it",
+                self.stage.name,
+                type(settled.error).__name__,
+            )
+            assigned = consumer.assignment()
+            for partition, offset in settled.rewind.items():
+                if partition in assigned:
+                    consumer.seek(partition, offset)
+
+    def _on_commit(self, _offsets: object, response: object) -> None:
+        if isinstance(response, Exception):
+            # The group rebalanced under us: the new owner re-processes; handlers are idempotent.
+            log.warning(
+                "stage=%s commit failed (%s); records will be redelivered",
+                self.stage.name,
+                type(response).__name__,
+            )
+
+    def _hand_over(
+        self, consumer: KafkaConsumer, publisher: KafkaPublisher, deliveries: Deliveries
+    ) -> None:
+        """On the way out: the next owner of the partitions starts exactly after the last
+        record this worker handled."""
+        offsets = _delivered(publisher, deliveries)
+        if not offsets:
+            return
+        try:
+            consumer.commit(offsets)
+        except (CommitFailedError, KafkaError) as exc:
+            self._on_commit(offsets, exc)
 
     def _report(self, publisher: KafkaPublisher, final: bool = False) -> None:
         """Publish this worker's metrics window when it is due (and the last one on exit)."""
@@ -156,9 +208,15 @@ class KafkaWorker:
         result.acknowledge()
 
     def _process_batch(
-        self, consumer: KafkaConsumer, publisher: KafkaPublisher, batch: dict[TopicPartition, Any]
+        self,
+        consumer: KafkaConsumer,
+        publisher: KafkaPublisher,
+        deliveries: Deliveries,
+        batch: dict[TopicPartition, Any],
     ) -> None:
+        first: dict[TopicPartition, int] = {}
         done: dict[TopicPartition, OffsetAndMetadata] = {}
+        sends: list[Send] = []
         outage: DependencyDown | None = None
         keys = [record.key for records in batch.values() for record in records]
         with self.processor.batch(keys):
@@ -173,11 +231,12 @@ class KafkaWorker:
                         outage = exc
                         self._rewind(consumer, batch, done)
                         break
-                    for event in result.outputs:
-                        publisher.publish(event)
+                    sends.extend(publisher.publish(event) for event in result.outputs)
                     self.processed += 1
                     self.dead_lettered += len(result.dead_letters)
+                    first.setdefault(partition, record.offset)
                     done[partition] = OffsetAndMetadata(record.offset + 1, "", -1)
+        deliveries.add(sends, first, done)
         if self.stage.cpu_bound:
             release_native_memory()
         if outage is not None:
@@ -192,18 +251,49 @@ class KafkaWorker:
             self._stopping.wait(wait)
         else:
             self._outages = 0
-        if not done:
+
+
+def _delivered(
+    publisher: KafkaPublisher, deliveries: Deliveries
+) -> dict[TopicPartition, OffsetAndMetadata]:
+    """Wait for every output in flight; the offsets they cover. Batches behind a refused send
+    are dropped: whoever reads the partitions next starts again from the last commit."""
+    publisher.flush()
+    settled = deliveries.settle()
+    deliveries.forget()
+    return settled.commit
+
+
+class _HandOver(AsyncConsumerRebalanceListener):  # type: ignore[misc]
+    """Before partitions move to another member, commit everything delivered for them.
+
+    kafka-python runs this on the consumer's I/O thread, where only the awaitable commit may
+    be used; the producer's flush waits on the producer's own thread, not this one.
+    """
+
+    def __init__(
+        self,
+        worker: KafkaWorker,
+        consumer: KafkaConsumer,
+        publisher: KafkaPublisher,
+        deliveries: Deliveries,
+    ) -> None:
+        self._worker = worker
+        self._consumer = consumer
+        self._publisher = publisher
+        self._deliveries = deliveries
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        offsets = _delivered(self._publisher, self._deliveries)
+        if not offsets:
             return
-        publisher.flush()  # outputs are durable before the inputs are marked consumed
         try:
-            consumer.commit(done)
-        except (CommitFailedError, KafkaError) as exc:
-            # The group rebalanced under us: the new owner re-processes; handlers are idempotent.
-            log.warning(
-                "stage=%s commit failed (%s); records will be redelivered",
-                self.stage.name,
-                type(exc).__name__,
-            )
+            await self._consumer.commit_async(offsets)
+        except KafkaError as exc:
+            self._worker._on_commit(offsets, exc)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        """Nothing to do: the consumer resumes from the committed offsets."""
 
 
 def create_topics(settings: Settings, topics: Iterable[TopicSpec] = TOPICS) -> list[str]:

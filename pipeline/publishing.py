@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 from kafka import KafkaProducer
 
+from pipeline.delivery import Send
 from pipeline.kafka_security import client_security
 from pipeline.settings import Settings
 from schemas import Envelope, encode_event, topic_for
@@ -13,7 +14,7 @@ from schemas.catalog import key_for
 
 
 class Publisher(Protocol):
-    def publish(self, event: Envelope) -> None: ...
+    def publish(self, event: Envelope) -> object: ...
     def flush(self) -> None: ...
 
 
@@ -57,11 +58,13 @@ class KafkaPublisher:
             self._producer = kafka_producer(self._settings)
         return self._producer
 
-    def publish(self, event: Envelope) -> None:
-        self.producer.send(topic_for(event).name, key=key_for(event), value=encode_event(event))
+    def publish(self, event: Envelope) -> Send:
+        """Sends without waiting; the returned future says when the broker has it."""
+        return self.publish_raw(topic_for(event).name, encode_event(event), key_for(event))
 
-    def publish_raw(self, topic: str, value: bytes, key: bytes | None = None) -> None:
-        self.producer.send(topic, key=key, value=value)
+    def publish_raw(self, topic: str, value: bytes, key: bytes | None = None) -> Send:
+        future: Send = self.producer.send(topic, key=key, value=value)
+        return future
 
     def flush(self) -> None:
         if self._producer is not None:

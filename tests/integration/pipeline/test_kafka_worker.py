@@ -7,22 +7,35 @@ import os
 import random
 import subprocess
 import threading
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
 from kafka import KafkaAdminClient, KafkaConsumer
 
 from pipeline.app.topology import stage_named
-from pipeline.kafka_runtime import KafkaWorker, consumer_config, create_topics
+from pipeline.kafka_runtime import KafkaWorker, consumer_config, create_topics, ensure_topics
 from pipeline.publishing import KafkaPublisher
 from pipeline.settings import Settings
+from pipeline.stage import Context, Stage
+from pipeline.state import memory_state_store
 from pipeline.wiring import build_processor
 from producers.synthetic import random_spec, write_pair
-from schemas import TOPICS, decode_event
+from schemas import TOPICS, Envelope, TopicSpec, decode_event, encode_event
 from schemas.enums import Side
-from schemas.events import DeadLetter, QualityChecked
+from schemas.events import ComplianceSelectionChanged, DeadLetter, QualityChecked
 from tests.conftest import stop_process
-from tests.helpers import application, document_ref, kyb_command, submission, wait_for
+from tests.helpers import (
+    application,
+    document_ref,
+    kyb_command,
+    read_topic,
+    submission,
+    wait_for,
+)
 
 
 def drain(settings: Settings, topic: str, want: int, timeout: float = 30) -> list:  # type: ignore[type-arg]
@@ -114,3 +127,82 @@ def test_ocr_yields_the_cpu_to_the_quality_feedback(kafka_broker: str, tmp_path:
     finally:
         for proc in workers.values():
             stop_process(proc, timeout=20)
+
+
+def slow_echo(event: ComplianceSelectionChanged, ctx: Context) -> list[Envelope]:
+    """Passes the event on after 20 ms, so a second member joins while the first is busy."""
+    time.sleep(0.02)
+    answer = event.mainland_resources
+    return [ctx.derive(ComplianceSelectionChanged, event, mainland_resources=answer)]
+
+
+def test_a_member_joining_mid_stream_gets_committed_partitions_nothing_is_handled_twice(
+    kafka_broker: str,
+) -> None:
+    """Outputs are acknowledged while the next batch runs (`pipeline.delivery`); before the
+    partitions move, the first member flushes and commits, so the newcomer starts exactly after
+    the last record handled: every input yields one output, none twice."""
+    settings = Settings(
+        bootstrap_servers=kafka_broker,
+        session_timeout_ms=6000,
+        max_poll_records=5,
+        poll_timeout_ms=100,
+    )
+    source = TopicSpec("test.hop.in", (ComplianceSelectionChanged,), partitions=4)
+    ensure_topics(settings, {source.name: 4, "kyb.submissions": 3})
+    stage = Stage(
+        "hop-test",
+        (source,),
+        (ComplianceSelectionChanged,),
+        (ComplianceSelectionChanged,),
+        slow_echo,
+        "a slow hop",
+    )
+    inputs = [
+        ComplianceSelectionChanged(
+            event_id=uuid.uuid4(),
+            occurred_at=datetime.now(UTC),
+            account_id=f"acct-{i}",
+            submission_id=f"sub-{i}",
+            producer="test",
+            mainland_resources=bool(i % 2),
+        )
+        for i in range(240)
+    ]
+    publisher = KafkaPublisher(settings)
+    for event in inputs:
+        publisher.publish_raw(source.name, encode_event(event), event.account_id.encode())
+    publisher.flush()
+
+    members = [
+        KafkaWorker(build_processor(stage, settings, memory_state_store()), settings)
+        for _ in range(2)
+    ]
+    threads = [threading.Thread(target=m.run, kwargs={"max_seconds": 90}) for m in members]
+    threads[0].start()
+    try:
+        wait_for(lambda: members[0].processed >= 40, 30, what="the first member under way")
+        threads[1].start()
+        wait_for(lambda: members[1].processed > 0, 30, what="the second member handling")
+        wait_for(lambda: sum(m.processed for m in members) >= len(inputs), 60, what="all")
+    finally:
+        for member in members:
+            member.stop()
+        for thread in threads:
+            if thread.ident is not None:  # started
+                thread.join(30)
+    assert not any(thread.is_alive() for thread in threads)
+    assert sum(m.processed for m in members) == len(inputs)  # nothing handled twice
+    assert members[0].processed < len(inputs)  # the partitions really were shared
+    outputs = read_topic(settings, "kyb.submissions", want=len(inputs))
+    causes = Counter(e.account_id for e in outputs if e.producer == "hop-test")
+    assert set(causes) == {e.account_id for e in inputs}
+    assert max(causes.values()) == 1, causes.most_common(3)
+
+    # Both members committed up to the end: a third one finds nothing left to read.
+    late = KafkaConsumer(source.name, **consumer_config(settings, stage.group_id))
+    try:
+        leftover = sum(len(r) for _ in range(5) for r in late.poll(timeout_ms=400).values())
+    finally:
+        late.close()
+    assert leftover == 0
