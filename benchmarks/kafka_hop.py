@@ -1,7 +1,8 @@
 """The Kafka runtime's cost per hop, on the Tansu test broker, side by side in one run:
 
-- events/s through one no-op stage (`KafkaWorker`: poll → decode/validate → handler → produce +
-  flush → commit) vs a bare kafka-python consume → produce loop (same commit-after-flush rule);
+- events/s through one no-op stage (`KafkaWorker`: poll → decode/validate → handler → produce →
+  commit once acknowledged) vs a bare kafka-python consume → produce loop (produce, flush,
+  commit: the same commit-after-acknowledgement rule, awaited in turn);
 - events/s through a chain of three no-op hops;
 - peak RSS of each `kyb worker <stage>` process of the real topology, idle after start-up.
 
