@@ -19,7 +19,12 @@ from typing import Any
 
 from kafka import AsyncConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
-from kafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
+from kafka.errors import (
+    CommitFailedError,
+    KafkaError,
+    KafkaTimeoutError,
+    TopicAlreadyExistsError,
+)
 from kafka.structs import OffsetAndMetadata
 
 from pipeline.delivery import Deliveries, Send
@@ -93,7 +98,12 @@ class KafkaWorker:
             else {}
         )
         consumer = KafkaConsumer(**consumer_config(self.settings, self.stage.group_id, **overrides))
-        publisher = KafkaPublisher(self.settings, kafka_producer(self.settings))
+        # A send blocks while it looks up its topic's partitions; bounded like the hand-over,
+        # so the last metrics window cannot hold a worker whose broker is gone (default 60 s).
+        bound_ms = int(self.settings.shutdown_timeout_s * 1000)
+        publisher = KafkaPublisher(
+            self.settings, kafka_producer(self.settings, max_block_ms=bound_ms)
+        )
         deliveries = Deliveries()
         consumer.subscribe(
             [topic.name for topic in self.stage.reads],
@@ -117,10 +127,17 @@ class KafkaWorker:
                     next_tick = time.monotonic() + self.settings.tick_interval_s
                 self._report(publisher)
         finally:
-            self._report(publisher, final=True)
-            self._hand_over(consumer, publisher, deliveries)
-            publisher.close()
-            consumer.close()  # leaves the group, so partitions move on at once
+            # Each step is bounded, so a broker that stops answering cannot hold the worker
+            # past its grace period; whatever is not committed by then is simply re-read.
+            deadline = time.monotonic() + self.settings.shutdown_timeout_s
+            try:
+                self._report(publisher, final=True)
+            except KafkaError as exc:
+                log.warning("stage=%s last metrics window not sent (%s)", self.stage.name, exc)
+            self._hand_over(consumer, publisher, deliveries, deadline)
+            publisher.close(_left(deadline))
+            # Leaving the group lets the partitions move on at once: always worth a second.
+            consumer.close(timeout_ms=int(max(_left(deadline), 1.0) * 1000))
             self.processor.close()
             log.info(
                 "stage=%s stopped processed=%d dead_lettered=%d",
@@ -156,15 +173,19 @@ class KafkaWorker:
             )
 
     def _hand_over(
-        self, consumer: KafkaConsumer, publisher: KafkaPublisher, deliveries: Deliveries
+        self,
+        consumer: KafkaConsumer,
+        publisher: KafkaPublisher,
+        deliveries: Deliveries,
+        deadline: float,
     ) -> None:
         """On the way out: the next owner of the partitions starts exactly after the last
-        record this worker handled."""
-        offsets = _delivered(publisher, deliveries)
+        record this worker handled (or, past `deadline`, after the last one acknowledged)."""
+        offsets = _delivered(publisher, deliveries, _left(deadline))
         if not offsets:
             return
         try:
-            consumer.commit(offsets)
+            consumer.commit(offsets, timeout_ms=int(_left(deadline) * 1000))
         except (CommitFailedError, KafkaError) as exc:
             self._on_commit(offsets, exc)
 
@@ -253,12 +274,22 @@ class KafkaWorker:
             self._outages = 0
 
 
+def _left(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())
+
+
 def _delivered(
-    publisher: KafkaPublisher, deliveries: Deliveries
+    publisher: KafkaPublisher, deliveries: Deliveries, timeout_s: float
 ) -> dict[TopicPartition, OffsetAndMetadata]:
-    """Wait for every output in flight; the offsets they cover. Batches behind a refused send
-    are dropped: whoever reads the partitions next starts again from the last commit."""
-    publisher.flush()
+    """Wait (at most `timeout_s`) for the outputs in flight; the offsets of the batches whose
+    outputs all arrived. Batches behind a refused or unconfirmed send are dropped: whoever
+    reads the partitions next starts again from the last commit."""
+    if not deliveries:
+        return {}  # nothing in flight: never touch a producer that may be closed already
+    try:
+        publisher.flush(timeout_s)
+    except KafkaTimeoutError:
+        log.warning("outputs not confirmed within %.1f s; their inputs will be re-read", timeout_s)
     settled = deliveries.settle()
     deliveries.forget()
     return settled.commit
@@ -284,7 +315,9 @@ class _HandOver(AsyncConsumerRebalanceListener):  # type: ignore[misc]
         self._deliveries = deliveries
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        offsets = _delivered(self._publisher, self._deliveries)
+        offsets = _delivered(
+            self._publisher, self._deliveries, self._worker.settings.shutdown_timeout_s
+        )
         if not offsets:
             return
         try:

@@ -66,10 +66,11 @@ class KafkaPublisher:
         future: Send = self.producer.send(topic, key=key, value=value)
         return future
 
-    def flush(self) -> None:
+    def flush(self, timeout_s: float | None = None) -> None:
+        """Wait for every send to complete; `KafkaTimeoutError` if `timeout_s` passes first."""
         if self._producer is not None:
-            self._producer.flush()
+            self._producer.flush(timeout_s)
 
-    def close(self) -> None:
+    def close(self, timeout_s: float | None = None) -> None:
         if self._producer is not None:
-            self._producer.close()
+            self._producer.close(timeout_s)

@@ -120,6 +120,12 @@ class Settings(BaseSettings):
     )
     max_poll_interval_ms: int = Field(default=300_000, ge=10_000)
     poll_timeout_ms: int = Field(default=500, ge=10)
+    shutdown_timeout_s: float = Field(
+        default=20.0,
+        gt=0,
+        description="bounds a worker's hand-over on stop (flush, commit, leave the group), well "
+        "inside the pods' 60 s grace period; what is not acknowledged by then is re-read",
+    )
     default_partitions: int = Field(default=6, ge=1)
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
         default="PLAINTEXT", description="PLAINTEXT is for a loopback test broker only"

@@ -6,7 +6,9 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -78,6 +80,22 @@ def wait_for(
         if time.monotonic() > deadline:
             raise TimeoutError(f"gave up after {timeout}s waiting for {what or probe}")
         time.sleep(interval)
+
+
+def join_all(threads: list[threading.Thread], timeout: float) -> None:
+    """Join every started thread within `timeout` seconds in all; if one is still alive, fail
+    with where it is stuck (a hang in CI is otherwise a bare `assert not True`)."""
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        if thread.ident is not None:  # started
+            thread.join(max(0.0, deadline - time.monotonic()))
+    frames = sys._current_frames()
+    stuck = {
+        thread.name: "".join(traceback.format_stack(frames[thread.ident]))
+        for thread in threads
+        if thread.is_alive() and thread.ident in frames
+    }
+    assert not stuck, "\n".join(f"{name} still running at:\n{at}" for name, at in stuck.items())
 
 
 def document_ref(path: Path, side: Side) -> DocumentRef:
