@@ -29,6 +29,7 @@ import uuid
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -151,6 +152,31 @@ def _cpu_seconds(process: psutil.Process) -> float:
     return float(times.user + times.system)
 
 
+def _listening_on(port: int) -> psutil.Process | None:
+    """The process serving `port` on this machine (Redis here), to charge it its CPU."""
+    for connection in psutil.net_connections(kind="tcp"):
+        if (
+            connection.status == psutil.CONN_LISTEN
+            and connection.laddr
+            and connection.laddr.port == port
+            and connection.pid is not None
+        ):
+            return psutil.Process(connection.pid)
+    return None
+
+
+def _shared_services(broker_pid: int, redis_url: str) -> dict[str, psutil.Process]:
+    """The servers every stage talks to, whose CPU is not any worker's."""
+    services = {
+        "broker": psutil.Process(broker_pid),
+        "benchmark (portal + observer)": psutil.Process(),
+    }
+    redis_server = _listening_on(urlsplit(redis_url).port or 6379)
+    if redis_server is not None:
+        services["redis"] = redis_server
+    return services
+
+
 def run_chain(
     replicas: dict[str, int],
     submissions: list[tuple[dict[str, Any], Path, Path]],
@@ -210,6 +236,8 @@ def run_chain(
         time.sleep(8)  # workers join their groups
         portal = PortalPublisher(KafkaPublisher(settings), build_documents(settings))
         published: dict[str, float] = {}
+        services = _shared_services(broker.process.pid, settings.redis_url)
+        services_before = {name: _cpu_seconds(p) for name, p in services.items()}
         started = time.monotonic()
         for form, front, back in submissions:
             event = portal.submit(form, front, back)
@@ -227,6 +255,10 @@ def run_chain(
                 break
             time.sleep(0.5)
         finished = time.monotonic()
+        services_cpu = {
+            name: _cpu_seconds(process) - services_before[name]
+            for name, process in services.items()
+        }
     finally:
         observer.stop.set()
         observer.join(10)
@@ -267,6 +299,12 @@ def run_chain(
         # CPU seconds per second of the run, all of a stage's workers together (1.0 = one
         # core busy throughout; the machine has two): which stage's CPU limits the chain.
         "cpu_busy_share": {name: round(share, 2) for name, share in busy.items()},
+        # The same for the shared servers (Redis is the machine's; it serves only this run),
+        # from the burst's start to the end of the polling loop.
+        "services_cpu_busy_share": {
+            name: round(seconds / max(finished - started, 1e-9), 2)
+            for name, seconds in services_cpu.items()
+        },
         "lag": [(round(t - started, 1), lags) for t, lags in observer.lag if t >= started],
     }
 
