@@ -21,7 +21,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from consumers.notify_texts import TEXTS, Texts
-from pipeline.errors import PermanentError, TransientError
+from pipeline.errors import PermanentError, TransientError, is_dependency_down
 from pipeline.mail import PermanentMailError, build_transport
 from pipeline.retry import backoff_delays
 from pipeline.stage import Context
@@ -72,8 +72,8 @@ def handle(event: NotificationRequested, ctx: Context) -> list[Envelope]:
     attempts = 0
     sent_here = ctx.resource("sent_here", _Recent)
     if event.notification_id in sent_here:
-        ctx.state.set(sent_key, message_id, SENT_TTL_S)  # sent before the state store went away
-    if ctx.state.get(sent_key) is None:
+        _mark_sent(ctx, sent_key, message_id)  # sent before the state store went away
+    elif ctx.state.get(sent_key) is None:
         claim_key = f"notify:claim:{event.notification_id}"
         _claim(claim_key, ctx, lambda: ctx.state.get(sent_key) is not None)
         try:
@@ -81,9 +81,9 @@ def handle(event: NotificationRequested, ctx: Context) -> list[Envelope]:
                 message = render(event, message_id, ctx.settings.mail_from)
                 attempts = _send(message, event, ctx, claim_key)
                 sent_here.remember(event.notification_id)
-                ctx.state.set(sent_key, message_id, SENT_TTL_S)
+                _mark_sent(ctx, sent_key, message_id)
         finally:
-            ctx.state.delete(claim_key)
+            _best_effort(ctx.state.delete, claim_key)  # unreleased, it lapses in CLAIM_TTL_S
     return [
         ctx.derive(
             NotificationSent,
@@ -93,6 +93,23 @@ def handle(event: NotificationRequested, ctx: Context) -> list[Envelope]:
             attempts=max(attempts, 1),
         )
     ]
+
+
+def _mark_sent(ctx: Context, key: str, message_id: str) -> None:
+    """Record that the email went out. Once it has, a state store outage must not make the
+    request run again: the handler still answers NotificationSent, so the request's offset is
+    committed and it is not redelivered (before, a worker killed while waiting for Redis to
+    come back sent the email a second time: found by the chaos run)."""
+    _best_effort(ctx.state.set, key, message_id, SENT_TTL_S)
+
+
+def _best_effort(call: Callable[..., object], *args: object) -> None:
+    try:
+        call(*args)
+    except Exception as exc:
+        if not is_dependency_down(exc):
+            raise
+        log.warning("notify: state store unreachable (%s); going on", type(exc).__name__)
 
 
 def _claim(key: str, ctx: Context, sent: Callable[[], bool]) -> None:

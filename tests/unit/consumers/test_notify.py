@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
+
+import redis
 
 from consumers import notify
 from consumers.notify_texts import TEXTS
@@ -69,3 +72,40 @@ def test_every_rejection_reason_reads_as_a_sentence_in_both_languages() -> None:
     text = message_from_bytes(bytes(message), policy=policy.default).get_body(("plain",))
     assert "- other" not in text.get_content()  # type: ignore[union-attr]
     assert "another problem" in text.get_content()  # type: ignore[union-attr]
+
+
+class _RedisGoneAfterSending:
+    """The state store goes away the moment the SMTP server has accepted the email."""
+
+    def __init__(self, store: object, outbox: Path) -> None:
+        self._store, self._outbox = store, outbox
+
+    def __getattr__(self, name: str) -> object:
+        call = getattr(self._store, name)
+        if name not in ("set", "delete", "get"):
+            return call
+
+        def maybe_down(*args: object, **kwargs: object) -> object:
+            if list(self._outbox.glob("*.eml")):
+                raise redis.ConnectionError("Error 111 connecting to the state store")
+            return call(*args, **kwargs)
+
+        return maybe_down
+
+
+def test_once_the_email_is_out_a_state_store_outage_does_not_make_it_run_again(
+    ctx_for, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """The request is answered (so its offset is committed), and a replay on the same worker
+    sends nothing: the chaos run's duplicate was a worker killed while waiting for Redis."""
+    ctx = ctx_for("notify")
+    outbox = tmp_path / "outbox"
+    ctx = dataclasses.replace(ctx, state=_RedisGoneAfterSending(ctx.state, outbox))
+    event = request(reasons=["name_mismatch"])
+
+    [answer] = notify.handle(event, ctx)
+    [replayed] = notify.handle(event, ctx)
+
+    assert isinstance(answer, NotificationSent)
+    assert isinstance(replayed, NotificationSent)
+    assert len(list(outbox.glob("*.eml"))) == 1
