@@ -10,6 +10,7 @@ import secrets
 import shutil
 import subprocess
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -148,6 +149,7 @@ class CapturingHandler:
     def __init__(self, refuse_recipients: bool = False) -> None:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
+        self.received_at: list[float] = []  # time.monotonic() of each message, in order
         self.refuse_recipients = refuse_recipients
         self._lock = threading.Lock()
 
@@ -163,6 +165,7 @@ class CapturingHandler:
         message = message_from_bytes(envelope.content, policy=policy.default)
         with self._lock:
             self.messages.append(message)  # type: ignore[arg-type]
+            self.received_at.append(time.monotonic())
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 Message accepted for delivery"
 
