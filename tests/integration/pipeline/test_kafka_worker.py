@@ -136,6 +136,40 @@ def slow_echo(event: ComplianceSelectionChanged, ctx: Context) -> list[Envelope]
     return [ctx.derive(ComplianceSelectionChanged, event, mainland_resources=answer)]
 
 
+def slow_hop(settings: Settings, partitions: int) -> Stage:
+    """A stage around `slow_echo` reading a fresh topic of `partitions` partitions."""
+    source = TopicSpec("test.hop.in", (ComplianceSelectionChanged,), partitions=partitions)
+    ensure_topics(settings, {source.name: partitions, "kyb.submissions": 3})
+    return Stage(
+        "hop-test",
+        (source,),
+        (ComplianceSelectionChanged,),
+        (ComplianceSelectionChanged,),
+        slow_echo,
+        "a slow hop",
+    )
+
+
+def publish_hop_inputs(settings: Settings, stage: Stage, count: int) -> list[Envelope]:
+    inputs: list[Envelope] = [
+        ComplianceSelectionChanged(
+            event_id=uuid.uuid4(),
+            occurred_at=datetime.now(UTC),
+            account_id=f"acct-{i}",
+            submission_id=f"sub-{i}",
+            producer="test",
+            mainland_resources=bool(i % 2),
+        )
+        for i in range(count)
+    ]
+    publisher = KafkaPublisher(settings)
+    for event in inputs:
+        publisher.publish_raw(stage.reads[0].name, encode_event(event), event.account_id.encode())
+    publisher.flush()
+    publisher.close()
+    return inputs
+
+
 def test_a_member_joining_mid_stream_gets_committed_partitions_nothing_is_handled_twice(
     kafka_broker: str,
 ) -> None:
@@ -149,31 +183,8 @@ def test_a_member_joining_mid_stream_gets_committed_partitions_nothing_is_handle
         poll_timeout_ms=100,
         shutdown_timeout_s=10,
     )
-    source = TopicSpec("test.hop.in", (ComplianceSelectionChanged,), partitions=4)
-    ensure_topics(settings, {source.name: 4, "kyb.submissions": 3})
-    stage = Stage(
-        "hop-test",
-        (source,),
-        (ComplianceSelectionChanged,),
-        (ComplianceSelectionChanged,),
-        slow_echo,
-        "a slow hop",
-    )
-    inputs = [
-        ComplianceSelectionChanged(
-            event_id=uuid.uuid4(),
-            occurred_at=datetime.now(UTC),
-            account_id=f"acct-{i}",
-            submission_id=f"sub-{i}",
-            producer="test",
-            mainland_resources=bool(i % 2),
-        )
-        for i in range(240)
-    ]
-    publisher = KafkaPublisher(settings)
-    for event in inputs:
-        publisher.publish_raw(source.name, encode_event(event), event.account_id.encode())
-    publisher.flush()
+    stage = slow_hop(settings, partitions=4)
+    inputs = publish_hop_inputs(settings, stage, 240)
 
     members = [
         KafkaWorker(build_processor(stage, settings, memory_state_store()), settings)
@@ -198,7 +209,7 @@ def test_a_member_joining_mid_stream_gets_committed_partitions_nothing_is_handle
     assert max(causes.values()) == 1, causes.most_common(3)
 
     # Both members committed up to the end: a third one finds nothing left to read.
-    late = KafkaConsumer(source.name, **consumer_config(settings, stage.group_id))
+    late = KafkaConsumer(stage.reads[0].name, **consumer_config(settings, stage.group_id))
     try:
         leftover = sum(len(r) for _ in range(5) for r in late.poll(timeout_ms=400).values())
     finally:
@@ -222,29 +233,8 @@ def test_a_worker_whose_broker_vanished_still_stops_within_its_shutdown_bound(
         shutdown_timeout_s=3,
     )
     try:
-        source = TopicSpec("test.hop.in", (ComplianceSelectionChanged,), partitions=2)
-        ensure_topics(settings, {source.name: 2, "kyb.submissions": 3})
-        stage = Stage(
-            "hop-test",
-            (source,),
-            (ComplianceSelectionChanged,),
-            (ComplianceSelectionChanged,),
-            slow_echo,
-            "a slow hop",
-        )
-        publisher = KafkaPublisher(settings)
-        for i in range(200):
-            event = ComplianceSelectionChanged(
-                event_id=uuid.uuid4(),
-                occurred_at=datetime.now(UTC),
-                account_id=f"acct-{i}",
-                submission_id=f"sub-{i}",
-                producer="test",
-                mainland_resources=True,
-            )
-            publisher.publish_raw(source.name, encode_event(event), event.account_id.encode())
-        publisher.flush()
-        publisher.close()
+        stage = slow_hop(settings, partitions=2)
+        publish_hop_inputs(settings, stage, 200)
         worker = KafkaWorker(build_processor(stage, settings, memory_state_store()), settings)
         thread = threading.Thread(target=worker.run, kwargs={"max_seconds": 120})
         thread.start()
