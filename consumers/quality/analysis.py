@@ -337,6 +337,9 @@ def glare(document: Pixels) -> dict[str, float]:
         # cannot stand out from it. Print lost to light is judged as overexposure instead.
         return {"glare_fraction": 0.0, "glare_largest_blob": 0.0}
     _, highlight = cv2.threshold(darkest, 251, 255, cv2.THRESH_BINARY)
+    if not cv2.countNonZero(highlight):
+        # Nothing clipped (most pictures): the opening and the blob count would find nothing.
+        return {"glare_fraction": 0.0, "glare_largest_blob": 0.0}
     highlight = cv2.morphologyEx(highlight, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     area = highlight.size
     count, _, stats, _ = cv2.connectedComponentsWithStats(highlight, connectivity=8)
