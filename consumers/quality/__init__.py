@@ -216,7 +216,7 @@ def _check_image(data: bytes, side: Side, limits: QualityThresholds) -> SideRepo
         values=measured.values,
         document_quad=measured.quad_normalised,
         skew_deg=measured.values.get("skew_deg"),
-        tamper=tamper.signals(header, decoded, measured.small, limits),
+        tamper=tamper.signals(header, decoded, limits),
     )
     return SideReport(
         measurements, tuple(findings.judge(side, measured.values, limits)), measured.phash

@@ -37,7 +37,7 @@ class Outline:
 
 @dataclass
 class Measurements:
-    small: Pixels  # the analysis-size image, reused by the tamper checks
+    small: Pixels  # the analysis-size image the outline was found on (its scale for larger decodes)
     values: dict[str, float] = field(default_factory=dict)
     outline: Outline | None = None
     phash: int = 0

@@ -27,9 +27,9 @@ ELA_BLOCK = 16
 
 
 def signals(
-    header: Header, decoded: Decoded, small: Pixels, limits: QualityThresholds
+    header: Header, decoded: Decoded, limits: QualityThresholds
 ) -> tuple[TamperSignal, ...]:
-    """`small` is the analysis-size copy; ELA runs on it to stay cheap."""
+    """ELA runs on `decoded`, the reduced image the checks already decoded (see above)."""
     found = (
         _software(header, limits),
         _error_level(decoded.pixels, limits),
