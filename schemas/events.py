@@ -181,7 +181,8 @@ class SideMeasurements(Model):
     skew_deg: float | None = None  # passed on to OCR for deskewing
     """How far the text lines are rotated, in degrees; OCR deskews by it."""
     tamper: tuple[TamperSignal, ...] = ()
-    """Signals that the document may have been edited, for the reviewer."""
+    """Signals that the document may have been edited, for the reviewer: filled in by the OCR
+    stage (`FieldsMatched`), empty on `QualityChecked` (the customer's answer does not wait)."""
 
 
 class Evidence(Model):
@@ -265,7 +266,7 @@ class QualityChecked(Envelope):
     findings: tuple[QualityFinding, ...] = ()
     """What the customer must fix (blocking) or may improve (advice)."""
     measurements: tuple[SideMeasurements, ...] = ()
-    """Per side: the measured values, document outline, skew and tamper signals."""
+    """Per side: the measured values, document outline and skew (no tamper signals yet)."""
     #: Set when the submission cannot be processed at all (the portal's mistake): then
     #: `passed` is false, there are no findings, and the customer is not emailed.
     refusal: SubmissionRefusal | None = None
@@ -288,7 +289,7 @@ class FieldsMatched(Envelope):
     quality_findings: tuple[QualityFinding, ...] = ()
     """The quality stage's advice-only findings, for the reviewer."""
     measurements: tuple[SideMeasurements, ...] = ()  # picture sizes and tamper signals
-    """The quality stage's measurements, for the reviewer."""
+    """The quality stage's measurements with this stage's tamper signals, for the reviewer."""
     fields: tuple[FieldMatch, ...]
     """Every typed field against what the certificate says."""
     recommendation: Recommendation

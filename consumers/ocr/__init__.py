@@ -16,10 +16,10 @@ from consumers.ocr.matching import Reading, match_fields, recommendation_reasons
 from consumers.ocr.preprocess import Prepared, prepare
 from consumers.ocr.registration import USCC_ALPHABET
 from consumers.ocr.text import CJK
-from consumers.quality import decoding, pdf
+from consumers.quality import decoding, pdf, tamper
 from pipeline import filetypes
 from pipeline.errors import PermanentError
-from pipeline.sandbox import SandboxCrashed, SandboxTimeout
+from pipeline.sandbox import SandboxCrashed, SandboxFailure, SandboxTimeout
 from pipeline.settings import Settings
 from pipeline.stage import Context
 from schemas import Envelope
@@ -88,6 +88,7 @@ def _match(event: QualityChecked, ctx: Context) -> list[FieldsMatched]:
         raise PermanentError("quality passed a submission without a front image")
     measured = next((m for m in event.measurements if m.side is Side.FRONT), None)
     data = ctx.documents.read(front)
+    event = event.model_copy(update={"measurements": _examined(event, data, ctx)})
     engine = worker_engine(ctx)
     facts = _born_digital(data, ctx.settings)
     if facts is not None:
@@ -111,6 +112,36 @@ def _match(event: QualityChecked, ctx: Context) -> list[FieldsMatched]:
     if not reading.lines:
         reasons.append("no text could be read on the front")
     return [_result(event, ctx, fields, reasons, reading.text, used)]
+
+
+def _examined(
+    event: QualityChecked, front_data: bytes, ctx: Context
+) -> tuple[SideMeasurements, ...]:
+    """The quality stage's measurements with each side's tamper signals, examined here rather
+    than in the quality stage so the customer's answer never waits for them; both sides at
+    once when the sandbox has a child for each, each under the quality stage's decode limit."""
+    limits = ctx.settings.quality
+    files: dict[Side, bytes] = {}
+    for measured in event.measurements:
+        ref = event.application.document(measured.side)
+        if ref is not None:
+            files[measured.side] = (
+                front_data if measured.side is Side.FRONT else ctx.documents.read(ref)
+            )
+    sides = list(files)
+    outcomes = ctx.bounded_each(
+        limits.decode_timeout_s, tamper.examine, [(files[side], limits) for side in sides]
+    )
+    signals = {
+        side: (tamper.unexamined(type(outcome).__name__),)
+        if isinstance(outcome, SandboxFailure)
+        else outcome
+        for side, outcome in zip(sides, outcomes, strict=True)
+    }
+    return tuple(
+        m.model_copy(update={"tamper": signals[m.side]}) if m.side in signals else m
+        for m in event.measurements
+    )
 
 
 def _born_digital(data: bytes, settings: Settings) -> pdf.PdfFacts | None:

@@ -2,8 +2,9 @@
 
 Per side: file checks (type by magic bytes, size, pixel count from the header, truncation,
 EXIF orientation, sha256), then pixel checks on reduced copies (document outline and
-completeness, resolution, sharpness, exposure, glare, colour, skew) and tamper signals for the
-reviewer. Across sides: both present, and not the same picture.
+completeness, resolution, sharpness, exposure, glare, colour, skew). Across sides: both present,
+and not the same picture. Only what the customer's answer needs runs here: the tamper signals
+are for the reviewer and the OCR stage examines them (`tamper.examine`), off the customer's wait.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from consumers.quality import analysis, decoding, findings, tamper
+from consumers.quality import analysis, decoding, findings
 from pipeline import filetypes
 from pipeline.documents import (
     DocumentError,
@@ -216,7 +217,6 @@ def _check_image(data: bytes, side: Side, limits: QualityThresholds) -> SideRepo
         values=measured.values,
         document_quad=measured.quad_normalised,
         skew_deg=measured.values.get("skew_deg"),
-        tamper=tamper.signals(header, decoded, limits),
     )
     return SideReport(
         measurements, tuple(findings.judge(side, measured.values, limits)), measured.phash

@@ -1,5 +1,8 @@
 """Signs that a document image was edited, for the reviewer only (never a decision).
 
+The OCR stage examines both sides (`examine`), not the quality stage: the customer waits for
+the quality answer, and nothing here changes it (README: feedback first).
+
 - editing software named in the file's metadata;
 - error level analysis (ELA): re-save as JPEG and look for a region whose error stands out
   against its own texture. It runs on the reduced image the stage already decoded, which keeps
@@ -13,9 +16,12 @@
 
 from __future__ import annotations
 
+import logging
+
 import cv2
 import numpy as np
 
+from consumers.quality import decoding
 from consumers.quality.analysis import Pixels
 from consumers.quality.decoding import Decoded, Header
 from consumers.quality.pdf import PdfFacts
@@ -24,6 +30,27 @@ from schemas.events import TamperSignal
 
 ELA_QUALITY = 90
 ELA_BLOCK = 16
+
+log = logging.getLogger(__name__)
+
+
+def examine(data: bytes, limits: QualityThresholds) -> tuple[TamperSignal, ...]:
+    """Every signal for one side's file, decoded as the quality stage decodes it (so ELA sees
+    the same pixels). Never raises for bad image data: a file that passed the quality checks and
+    now cannot be examined is itself worth the reviewer's eye (`unexamined`)."""
+    try:
+        header = decoding.read_header(data, limits)
+        return signals(header, decoding.decode(data, header, limits.decode_long_side), limits)
+    except Exception as exc:  # hostile bytes fail in ways nobody lists (see check_image)
+        log.warning("tamper: a side could not be examined (%s)", type(exc).__name__)
+        return (unexamined(type(exc).__name__),)
+
+
+def unexamined(reason: str) -> TamperSignal:
+    """Flagged: the reviewer looks at the picture by eye instead."""
+    return TamperSignal(
+        name="unexamined", flagged=True, detail=f"could not be examined ({reason}); check by eye"
+    )
 
 
 def signals(

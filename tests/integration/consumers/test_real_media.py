@@ -14,7 +14,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 import pytest
 
-from consumers.quality import check_image
+from consumers.quality import check_image, tamper
 from pipeline.settings import QualityThresholds
 from producers import corpus
 from producers.media import Medium, born_digital_pdf, make_medium
@@ -114,18 +114,18 @@ def edited(data: bytes) -> bytes:
 
 def test_pdf_tamper_signals_reach_the_reviewer() -> None:
     original = born_digital_pdf(random_spec(random.Random(8)))
-    signals = {s.name: s for s in check_image(original, Side.FRONT, LIMITS).measurements.tamper}
+    signals = {s.name: s for s in tamper.examine(original, LIMITS)}
     assert not signals["pdf_incremental_updates"].flagged
     assert not signals["editing_software"].flagged
     changed = edited(original)
     assert changed.startswith(original)  # an incremental update appends; nothing is rewritten
-    signals = {s.name: s for s in check_image(changed, Side.FRONT, LIMITS).measurements.tamper}
+    signals = {s.name: s for s in tamper.examine(changed, LIMITS)}
     assert signals["pdf_incremental_updates"].flagged
     assert signals["pdf_incremental_updates"].value == 1.0
     # an e-certificate "re-made" in a PDF editor names the editor as its producer
     remade = original.replace(
         b"/Producer (Companies Registry e-Services)", b"/Producer (PDFescape)"
     )
-    signals = {s.name: s for s in check_image(remade, Side.FRONT, LIMITS).measurements.tamper}
+    signals = {s.name: s for s in tamper.examine(remade, LIMITS)}
     assert signals["editing_software"].flagged
     assert "pdfescape" in signals["editing_software"].detail

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import random
 from dataclasses import replace
@@ -15,6 +16,7 @@ from PIL import Image, ImageDraw
 
 from consumers import ocr, quality
 from pipeline.documents import DocumentStore
+from pipeline.sandbox import Sandbox
 from pipeline.settings import Settings
 from pipeline.stage import Context
 from pipeline.state import memory_state_store
@@ -34,11 +36,15 @@ def run_stage(
     site: Site,
     country: str,
     force_pass: bool = False,
+    back: bytes | None = None,
+    sandbox: Sandbox | None = None,
     **settings: object,
 ) -> FieldsMatched | None:
-    """Quality then OCR, as the pipeline does, on one front image (the back is a clean scan)."""
+    """Quality then OCR, as the pipeline does, on one front image (the back is a clean scan
+    unless given); `sandbox`: the OCR worker's."""
     rng = random.Random(SEED)
-    back = encode(make_case(random_spec(rng), rng, None, side="back", kind="scan"))
+    if back is None:
+        back = encode(make_case(random_spec(rng), rng, None, side="back", kind="scan"))
     paths = {Side.FRONT: tmp_path / "front.jpg", Side.BACK: tmp_path / "back.jpg"}
     paths[Side.FRONT].write_bytes(front)
     paths[Side.BACK].write_bytes(back)
@@ -53,7 +59,8 @@ def run_stage(
     if force_pass:  # as if the photo had somehow passed quality
         checked = checked.model_copy(update={"passed": True, "findings": ()})
     handle, stage = (ocr.handle_china, "ocr-china") if site is Site.CHINA else (ocr.handle, "ocr")
-    found = handle(checked, Context(stage, config, memory_state_store(), store, clock))
+    assert all(m.tamper == () for m in checked.measurements)  # the customer does not wait
+    found = handle(checked, Context(stage, config, memory_state_store(), store, clock, sandbox))
     return found[0] if found else None
 
 
@@ -270,3 +277,67 @@ def test_kyb_inspect_with_typed_fields_prints_quality_and_fields(tmp_path: Path)
     fields = {f["field"]: f["status"] for f in result["fields"]["fields"]}
     assert fields["company_name"] == "match"
     assert fields["registration_number"] == "match"
+
+
+def edited_in(software: str, pixels: np.ndarray) -> bytes:
+    """A clean capture saved by an editor that names itself in the EXIF Software tag."""
+    exif = Image.Exif()
+    exif[0x0131] = software
+    buffer = io.BytesIO()
+    Image.fromarray(pixels[:, :, ::-1]).save(buffer, "JPEG", quality=90, exif=exif.tobytes())
+    return buffer.getvalue()
+
+
+def test_the_reviewer_gets_each_sides_tamper_signals_from_this_stage(tmp_path: Path) -> None:
+    rng = random.Random(f"{SEED}-tamper")
+    spec = replace(random_spec(rng), expiry_date=None)
+    back = edited_in("Adobe Photoshop 25.0 (Windows)", make_case(spec, rng, None, side="back"))
+    sandbox = Sandbox(children=2)
+    try:
+        result = run_stage(
+            tmp_path,
+            encode(make_case(spec, rng, None)),
+            typed_from(spec),
+            Site.INTERNATIONAL,
+            spec.country,
+            back=back,
+            sandbox=sandbox,
+        )
+    finally:
+        sandbox.close()
+    assert result is not None
+    signals = {m.side: {s.name: s for s in m.tamper} for m in result.measurements}
+    assert set(signals) == {Side.FRONT, Side.BACK}
+    for side in Side:
+        assert set(signals[side]) == {"editing_software", "error_level", "double_jpeg"}
+    assert not signals[Side.FRONT]["editing_software"].flagged
+    assert signals[Side.BACK]["editing_software"].flagged
+    assert signals[Side.BACK]["editing_software"].value == "Adobe Photoshop 25.0 (Windows)"
+    # the other measurements are the quality stage's, passed on unchanged
+    assert all(m.values["document_found"] == 1.0 for m in result.measurements)
+
+
+def test_a_side_that_cannot_be_examined_in_time_is_flagged_for_the_eye(tmp_path: Path) -> None:
+    rng = random.Random(f"{SEED}-unexamined")
+    spec = replace(random_spec(rng), expiry_date=None)
+    front = encode(make_case(spec, rng, None))
+    sandbox = Sandbox(children=2)
+    try:
+        config = Settings(document_roots=[tmp_path])
+        limits = config.quality.model_copy(update={"decode_timeout_s": 0.001})
+        result = run_stage(
+            tmp_path,
+            front,
+            typed_from(spec),
+            Site.INTERNATIONAL,
+            spec.country,
+            sandbox=sandbox,
+            quality=limits,
+        )
+    finally:
+        sandbox.close()
+    assert result is not None  # the certificate was still read
+    for measured in result.measurements:
+        [signal] = measured.tamper
+        assert signal.name == "unexamined" and signal.flagged
+        assert "SandboxTimeout" in signal.detail
