@@ -3,7 +3,9 @@
 Only submissions whose photos passed the quality checks are read. The front is perspective-
 corrected from the quality stage's outline, read by the configured engine (tesserocr in-process
 or the tesseract CLI) in the site's languages, and every typed field is compared with what the
-certificate says, with the word boxes as evidence. The stage recommends; reviewers decide.
+certificate says, with the word boxes as evidence. Both sides are also examined for tamper
+signals here (`tamper.examine`), not in the quality stage the customer waits for. The stage
+recommends; reviewers decide.
 """
 
 from __future__ import annotations
