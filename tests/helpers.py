@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from kafka import KafkaConsumer
+from PIL import Image
 
 from consumers.assign import TaskSpec, open_tasks, task_id
 from consumers.assign.ledger import Ledger, ledger_for
@@ -307,3 +309,12 @@ def signed(decision: ReviewDecision) -> ReviewDecision:
     key = Settings().decision_signing_key
     assert key is not None, "tests/conftest.py sets KYB_DECISION_SIGNING_KEY"
     return sign_decision(decision, key)
+
+
+def saved_by_editor(pixels: Any, software: str) -> bytes:
+    """A capture (BGR pixels) saved as JPEG by an editor that names itself in EXIF Software."""
+    exif = Image.Exif()
+    exif[0x0131] = software
+    buffer = io.BytesIO()
+    Image.fromarray(pixels[:, :, ::-1]).save(buffer, "JPEG", quality=90, exif=exif.tobytes())
+    return buffer.getvalue()

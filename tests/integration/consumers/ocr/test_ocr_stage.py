@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import random
 from dataclasses import replace
@@ -24,7 +23,14 @@ from producers.photos import encode, make_case
 from producers.synthetic import font, random_spec, swap_digits
 from schemas.enums import FieldName, MatchStatus, Recommendation, Side, Site
 from schemas.events import FieldsMatched
-from tests.helpers import application, company, document_ref, run_kyb, submission
+from tests.helpers import (
+    application,
+    company,
+    document_ref,
+    run_kyb,
+    saved_by_editor,
+    submission,
+)
 
 SEED = 17
 
@@ -279,19 +285,12 @@ def test_kyb_inspect_with_typed_fields_prints_quality_and_fields(tmp_path: Path)
     assert fields["registration_number"] == "match"
 
 
-def edited_in(software: str, pixels: np.ndarray) -> bytes:
-    """A clean capture saved by an editor that names itself in the EXIF Software tag."""
-    exif = Image.Exif()
-    exif[0x0131] = software
-    buffer = io.BytesIO()
-    Image.fromarray(pixels[:, :, ::-1]).save(buffer, "JPEG", quality=90, exif=exif.tobytes())
-    return buffer.getvalue()
-
-
 def test_the_reviewer_gets_each_sides_tamper_signals_from_this_stage(tmp_path: Path) -> None:
     rng = random.Random(f"{SEED}-tamper")
     spec = replace(random_spec(rng), expiry_date=None)
-    back = edited_in("Adobe Photoshop 25.0 (Windows)", make_case(spec, rng, None, side="back"))
+    back = saved_by_editor(
+        make_case(spec, rng, None, side="back"), "Adobe Photoshop 25.0 (Windows)"
+    )
     sandbox = Sandbox(children=2)
     try:
         result = run_stage(

@@ -23,7 +23,7 @@ from pipeline.state import memory_state_store
 from producers.photos import Defect, encode, make_case
 from producers.synthetic import random_spec
 from schemas.enums import QualityCode, Side
-from tests.helpers import application, document_ref, run_kyb, submission
+from tests.helpers import application, document_ref, run_kyb, saved_by_editor, submission
 from tests.unit.consumers.quality.test_decoding import png_bomb
 
 LIMITS = Settings().quality
@@ -139,14 +139,9 @@ def test_same_picture_on_both_sides_is_refused(tmp_path: Path) -> None:
 def test_editing_software_is_a_tamper_signal_not_a_finding() -> None:
     rng = random.Random(SEED)
     pixels = make_case(random_spec(rng), rng, None)
-    exif = Image.Exif()
-    exif[0x0131] = "Adobe Photoshop 25.0 (Windows)"
-    buffer = io.BytesIO()
-    Image.fromarray(pixels[:, :, ::-1]).save(buffer, "JPEG", quality=90, exif=exif.tobytes())
-    report = check_image(buffer.getvalue(), Side.FRONT, LIMITS)
-    signal = next(
-        s for s in tamper.examine(buffer.getvalue(), LIMITS) if s.name == "editing_software"
-    )
+    edited = saved_by_editor(pixels, "Adobe Photoshop 25.0 (Windows)")
+    report = check_image(edited, Side.FRONT, LIMITS)
+    signal = next(s for s in tamper.examine(edited, LIMITS) if s.name == "editing_software")
     assert signal.flagged
     assert signal.value == "Adobe Photoshop 25.0 (Windows)"
     assert [f.code for f in report.findings if f.blocking] == []
