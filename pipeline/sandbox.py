@@ -13,6 +13,7 @@ children runs independent calls at once (`run_each`: a submission's two sides on
 from __future__ import annotations
 
 import atexit
+import importlib
 import logging
 import multiprocessing
 import multiprocessing.pool
@@ -50,6 +51,11 @@ def _limit_child(memory_bytes: int, native_threads: int) -> None:
         from pipeline.threads import limit_native_threads
 
         limit_native_threads(native_threads)
+
+
+def _import(modules: Sequence[str]) -> None:
+    for name in modules:
+        importlib.import_module(name)
 
 
 class _Child:
@@ -102,6 +108,19 @@ class Sandbox:
             raise ValueError("a sandbox needs at least one child")
         self._children = [_Child(memory_bytes, native_threads) for _ in range(children)]
         self._lock = threading.Lock()
+
+    def warm(self, modules: Sequence[str]) -> None:
+        """Start every child now and have it import `modules`, rather than during the first
+        call: a child's start and its imports (OpenCV, the stage's code) took ~1.5 s, which
+        the first event after every worker start waited for (and, in a burst, every event
+        behind it). Does not wait for the imports; a call made meanwhile queues behind them.
+
+        The forkserver imports `modules` as well when it has not started yet, so a child that
+        replaces a killed one (a file that hit the time limit) forks with them loaded."""
+        multiprocessing.get_context("forkserver").set_forkserver_preload(list(modules))
+        with self._lock:
+            for child in self._children:
+                child.start(_import, (tuple(modules),))
 
     def run(self, timeout_s: float, fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)` in a child; raises `SandboxTimeout` / `SandboxCrashed`."""

@@ -35,18 +35,21 @@ def build_processor(
     state: StateStore | None = None,
     documents: DocumentStore | None = None,
 ) -> StageProcessor:
+    sandbox = (
+        shared_sandbox(
+            settings.sandbox_memory_mb << 20, settings.native_threads, settings.sandbox_children
+        )
+        if settings.sandbox
+        else None
+    )
+    if sandbox is not None and stage.cpu_bound:
+        sandbox.warm([stage.handler.__module__])  # while the worker joins its group
     ctx = Context(
         stage=stage.name,
         settings=settings,
         state=state if state is not None else build_state(settings),
         documents=documents if documents is not None else build_documents(settings),
-        sandbox=(
-            shared_sandbox(
-                settings.sandbox_memory_mb << 20, settings.native_threads, settings.sandbox_children
-            )
-            if settings.sandbox
-            else None
-        ),
+        sandbox=sandbox,
     )
     retries = Retries(
         max_attempts=settings.max_attempts, backoff_s=settings.retry_backoff_ms / 1000

@@ -4,6 +4,7 @@ and run independent calls at once."""
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import cv2
@@ -33,6 +34,28 @@ def test_the_child_decodes_with_the_workers_thread_budget() -> None:
 def _pid_after(seconds: float) -> int:
     time.sleep(seconds)
     return os.getpid()
+
+
+def _loaded(module: str) -> tuple[int, bool]:
+    return os.getpid(), module in sys.modules
+
+
+def test_warmed_children_have_the_stages_code_loaded_before_the_first_call() -> None:
+    """A worker starts its children while it joins its group: the first customer after a
+    start (and, in a burst, everyone behind them) no longer waits for OpenCV to load."""
+    module = "colorsys"  # imported by nothing the children load otherwise
+    cold = Sandbox(native_threads=1)
+    warmed = Sandbox(native_threads=1, children=2)
+    try:
+        assert cold.run(30.0, _loaded, module)[1] is False  # what warming changes
+        warmed.warm([module])
+        outcomes = warmed.run_each(30.0, _loaded, [(module,), (module,)])
+        assert all(isinstance(outcome, tuple) for outcome in outcomes)
+        assert len({pid for pid, _ in outcomes}) == 2  # both children, not one twice
+        assert [loaded for _, loaded in outcomes] == [True, True]
+    finally:
+        cold.close()
+        warmed.close()
 
 
 def _refuse(value: int) -> int:

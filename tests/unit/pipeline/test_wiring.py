@@ -1,0 +1,34 @@
+"""How the runtimes wire a stage: what a worker prepares before its first event."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from pipeline import wiring
+from pipeline.app.topology import STAGES
+from pipeline.settings import Settings
+from pipeline.state import memory_state_store
+
+
+class _RecordingSandbox:
+    def __init__(self) -> None:
+        self.warmed: list[list[str]] = []
+
+    def warm(self, modules: Sequence[str]) -> None:
+        self.warmed.append(list(modules))
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=lambda stage: stage.name)
+def test_cpu_bound_stages_start_their_children_with_their_code_before_the_first_event(
+    stage: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    sandbox = _RecordingSandbox()
+    monkeypatch.setattr(wiring, "shared_sandbox", lambda *_args: sandbox)
+    settings = Settings(document_roots=[tmp_path], sandbox=True)
+    processor = wiring.build_processor(stage, settings, state=memory_state_store())
+    assert processor.ctx.sandbox is sandbox
+    expected = [[stage.handler.__module__]] if stage.cpu_bound else []
+    assert sandbox.warmed == expected
