@@ -4,7 +4,9 @@ per submission through the stage's handler with its sandbox: the two sides one a
 
 Prints JSON: median / p95 per side for 12-MP phone photos and 2-MP scans, images per second
 per worker, per-submission wall and CPU time (worker and children), and peak RSS. The images
-are generated first and excluded from the timing.
+are generated first and excluded from the timing. Also the first call after a worker starts and
+the call after a child was killed, with the sandbox's children prepared (`prepare_child`, the
+default) and not, each round in a fresh process.
 
     python benchmarks/quality.py --images 30
 """
@@ -15,6 +17,7 @@ import argparse
 import json
 import multiprocessing
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -32,7 +35,7 @@ from consumers import quality
 from consumers.quality import check_image
 from pipeline.documents import DocumentStore
 from pipeline.publishing import RecordingPublisher
-from pipeline.sandbox import Sandbox
+from pipeline.sandbox import Sandbox, SandboxTimeout
 from pipeline.settings import Settings
 from pipeline.stage import Context
 from pipeline.state import memory_state_store
@@ -143,6 +146,55 @@ def time_submissions(images: list[bytes], repeats: int) -> dict[str, Any]:
     return result
 
 
+def _stall(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def time_first_calls(image: bytes, prepared: bool) -> dict[str, float]:
+    """In a fresh process (its own forkserver): the first check after a worker starts (its
+    group join stands for 3 s here) and the one after a call that passed its limit (the next
+    submission 1 s later)."""
+    limit_native_threads(1)
+    settings = Settings()
+    sandbox = Sandbox(settings.sandbox_memory_mb << 20, 1, 1)
+    try:
+        if prepared:
+            sandbox.warm(quality.prepare_child, settings)
+        time.sleep(3.0)
+        started = time.perf_counter()
+        sandbox.run(30.0, check_image, image, Side.FRONT, settings.quality)
+        first = time.perf_counter() - started
+        try:
+            sandbox.run(0.3, _stall, 10.0)
+        except SandboxTimeout:
+            pass
+        time.sleep(1.0)
+        started = time.perf_counter()
+        sandbox.run(30.0, check_image, image, Side.FRONT, settings.quality)
+        after_kill = time.perf_counter() - started
+    finally:
+        sandbox.close()
+    return {"first_call_s": first, "after_kill_s": after_kill}
+
+
+def first_calls(image: bytes, rounds: int) -> dict[str, Any]:
+    """`time_first_calls` prepared and not, alternated, each in a fresh spawned process."""
+    runs: dict[str, list[dict[str, float]]] = {"prepared": [], "unprepared": []}
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context, max_tasks_per_child=1) as fresh:
+        for round_no in range(rounds):
+            for prepared in (True, False) if round_no % 2 == 0 else (False, True):
+                key = "prepared" if prepared else "unprepared"
+                runs[key].append(fresh.submit(time_first_calls, image, prepared).result())
+    return {
+        key: {
+            name: round(statistics.median(r[name] for r in results), 3)
+            for name in ("first_call_s", "after_kill_s")
+        }
+        for key, results in runs.items()
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--images", type=int, default=20)
@@ -157,6 +209,7 @@ def main() -> None:
             results[kind] = worker.submit(time_kind, images, args.repeats).result()
             per_submission[kind] = worker.submit(time_submissions, images, args.repeats).result()
         worker_rss = worker.submit(peak_rss_mb).result()
+    start_up = first_calls(corpus("scan_2mp", 1, args.seed)[0], args.repeats)
     goal_ms = 60.0
     print(
         json.dumps(
@@ -165,6 +218,7 @@ def main() -> None:
                 "native_threads": 1,
                 "per_side": results,
                 "per_submission": per_submission,
+                "first_calls": start_up,
                 "goal_median_ms_12mp": goal_ms,
                 "meets_goal": results["photo_12mp"]["median_ms"] <= goal_ms,
                 "worker_peak_rss_mb": worker_rss,

@@ -13,7 +13,6 @@ children runs independent calls at once (`run_each`: a submission's two sides on
 from __future__ import annotations
 
 import atexit
-import importlib
 import logging
 import multiprocessing
 import multiprocessing.pool
@@ -42,7 +41,13 @@ class SandboxCrashed(SandboxFailure):
     """The child ran out of memory or died while running the call."""
 
 
-def _limit_child(memory_bytes: int, native_threads: int) -> None:
+#: Work a child does as it starts, before its first call: (function, arguments).
+Preparation = tuple[Callable[..., Any], tuple[Any, ...]]
+
+
+def _start_child(
+    memory_bytes: int, native_threads: int, preparations: tuple[Preparation, ...]
+) -> None:
     if memory_bytes > 0:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     if native_threads > 0:
@@ -51,11 +56,17 @@ def _limit_child(memory_bytes: int, native_threads: int) -> None:
         from pipeline.threads import limit_native_threads
 
         limit_native_threads(native_threads)
+    for fn, args in preparations:
+        _prepare(fn, *args)
 
 
-def _import(modules: Sequence[str]) -> None:
-    for name in modules:
-        importlib.import_module(name)
+def _prepare(fn: Callable[..., Any], *args: Any) -> None:
+    """A preparation that fails costs the first call its time, nothing more: that call meets
+    (and reports) whatever is wrong itself."""
+    try:
+        fn(*args)
+    except Exception as exc:
+        log.warning("sandbox: preparing a child failed (%s)", type(exc).__name__)
 
 
 class _Child:
@@ -63,15 +74,30 @@ class _Child:
 
     def __init__(self, memory_bytes: int, native_threads: int) -> None:
         self._limits = (memory_bytes, native_threads)
+        self._preparations: list[Preparation] = []
         self._pool: multiprocessing.pool.Pool | None = None
 
     def start(
         self, fn: Callable[..., T], args: Sequence[Any]
     ) -> multiprocessing.pool.AsyncResult[T]:
+        return self._running().apply_async(fn, tuple(args))
+
+    def prepare(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        """Run `fn(*args)` in this child now (starting it) and in every child that replaces it."""
+        if self._pool is not None:
+            self._pool.apply_async(_prepare, (fn, *args))
+        self._preparations.append((fn, args))
+        self._running()
+
+    def _running(self) -> multiprocessing.pool.Pool:
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
-            self._pool = context.Pool(1, initializer=_limit_child, initargs=self._limits)
-        return self._pool.apply_async(fn, tuple(args))
+            self._pool = context.Pool(
+                1,
+                initializer=_start_child,
+                initargs=(*self._limits, tuple(self._preparations)),
+            )
+        return self._pool
 
     def outcome(
         self, pending: multiprocessing.pool.AsyncResult[T], name: str, deadline: float, limit: float
@@ -81,12 +107,18 @@ class _Child:
             return pending.get(max(0.0, deadline - time.monotonic()))
         except multiprocessing.TimeoutError:
             log.warning("sandbox: %s passed %.1f s; child killed", name, limit)
-            self.kill()
+            self._replace()
             return SandboxTimeout(f"{name} took longer than {limit} s")
         except MemoryError:
             log.warning("sandbox: %s ran out of memory", name)
-            self.kill()  # a child that hit its limit may be in a bad state
+            self._replace()  # a child that hit its limit may be in a bad state
             return SandboxCrashed(f"{name} ran out of memory")
+
+    def _replace(self) -> None:
+        """Kill the child; a prepared one is replaced at once, to be ready for the next call."""
+        self.kill()
+        if self._preparations:
+            self._running()
 
     def kill(self) -> None:
         if self._pool is not None:
@@ -109,18 +141,18 @@ class Sandbox:
         self._children = [_Child(memory_bytes, native_threads) for _ in range(children)]
         self._lock = threading.Lock()
 
-    def warm(self, modules: Sequence[str]) -> None:
-        """Start every child now and have it import `modules`, rather than during the first
-        call: a child's start and its imports (OpenCV, the stage's code) took ~1.5 s, which
-        the first event after every worker start waited for (and, in a burst, every event
-        behind it). Does not wait for the imports; a call made meanwhile queues behind them.
+    def warm(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Start every child now and run `fn(*args)` in it before any call, and again in every
+        child that replaces one: a child's start, its imports and OpenCV's first-use tables
+        took ~1.8 s, which the first event after every worker start waited for (and, in a
+        burst, every event behind it). Does not wait; a call made meanwhile queues behind it.
 
-        The forkserver imports `modules` as well when it has not started yet, so a child that
-        replaces a killed one (a file that hit the time limit) forks with them loaded."""
-        multiprocessing.get_context("forkserver").set_forkserver_preload(list(modules))
+        The forkserver imports `fn`'s module as well when it has not started yet, so each
+        child forks with the stage's code loaded."""
+        multiprocessing.get_context("forkserver").set_forkserver_preload([fn.__module__])
         with self._lock:
             for child in self._children:
-                child.start(_import, (tuple(modules),))
+                child.prepare(fn, args)
 
     def run(self, timeout_s: float, fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)` in a child; raises `SandboxTimeout` / `SandboxCrashed`."""

@@ -153,6 +153,9 @@ class Stage:
     outcomes: Outcomes = no_outcomes  # counted per window by the metrics middleware
     on_startup: Callable[[Context], None] | None = None  # once per worker, before any event
     on_shutdown: Callable[[Context], None] | None = None  # once per worker, at the end
+    #: Run in each sandbox child as it starts, before its first call (loads the code and
+    #: OpenCV's first-use tables), so no event waits for a child to get ready.
+    prepare_child: Callable[[Settings], None] | None = None
     scaling: Scaling = Scaling()
     #: Topics whose unusable records (unparseable, invalid, wrong topic, newer version) this
     #: stage dead-letters; None: every topic it reads. Where several stages read a topic, one

@@ -42,8 +42,8 @@ def build_processor(
         if settings.sandbox
         else None
     )
-    if sandbox is not None and stage.cpu_bound:
-        sandbox.warm([stage.handler.__module__])  # while the worker joins its group
+    if sandbox is not None and stage.prepare_child is not None:
+        sandbox.warm(stage.prepare_child, settings)  # while the worker joins its group
     ctx = Context(
         stage=stage.name,
         settings=settings,

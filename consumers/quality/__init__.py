@@ -22,7 +22,7 @@ from pipeline.documents import (
     DocumentTooLarge,
 )
 from pipeline.sandbox import SandboxFailure
-from pipeline.settings import QualityThresholds
+from pipeline.settings import QualityThresholds, Settings
 from pipeline.stage import Context
 from schemas import DocumentRef, Envelope
 from schemas.enums import QualityCode, Side, SubmissionRefusal
@@ -34,7 +34,7 @@ from schemas.events import (
     SubmissionReceived,
 )
 
-__all__ = ["SideReport", "check_image", "handle", "same_picture"]
+__all__ = ["SideReport", "check_image", "handle", "prepare_child", "same_picture"]
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,12 @@ def handle(
             measurements=tuple(report.measurements for report in reports.values()),
         )
     ]
+
+
+def prepare_child(settings: Settings) -> None:
+    """Check a small generated page in each new sandbox child: the first customer's picture
+    then finds the decoder, OpenCV's colour tables and the lazily loaded code ready."""
+    check_image(decoding.sample_page(), Side.FRONT, settings.quality)
 
 
 #: What the store's refusals mean for the portal (too large stays a finding: the customer can

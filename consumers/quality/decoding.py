@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
+from functools import cache
 
 import cv2
 import numpy as np
@@ -380,3 +381,17 @@ def _orient(pixels: MatLike, orientation: int) -> MatLike:
         orientation = {2: 1, 4: 3, 5: 8, 7: 6}[orientation]  # mirrored, then as the plain one
     rotation = _ROTATIONS.get(orientation)
     return pixels if rotation is None else cv2.rotate(pixels, rotation)
+
+
+@cache
+def sample_page() -> bytes:
+    """A small generated page (print, a red seal) as a JPEG: decoding and measuring it once
+    readies a new process's decoder and OpenCV's first-use tables (the colour conversion's
+    take ~0.2 s) before a customer's picture needs them."""
+    page = np.full((300, 400, 3), 235, np.uint8)
+    cv2.putText(page, "KYB 2026", (30, 150), cv2.FONT_HERSHEY_SIMPLEX, 2.0, (25, 25, 25), 4)
+    cv2.circle(page, (330, 230), 35, (40, 40, 200), 4)
+    ok, encoded = cv2.imencode(".jpg", page)
+    if not ok:
+        raise RuntimeError("OpenCV cannot encode a JPEG")
+    return encoded.tobytes()

@@ -40,19 +40,29 @@ def _loaded(module: str) -> tuple[int, bool]:
     return os.getpid(), module in sys.modules
 
 
-def test_warmed_children_have_the_stages_code_loaded_before_the_first_call() -> None:
-    """A worker starts its children while it joins its group: the first customer after a
-    start (and, in a burst, everyone behind them) no longer waits for OpenCV to load."""
-    module = "colorsys"  # imported by nothing the children load otherwise
+def _load(module: str) -> None:
+    __import__(module)
+
+
+def test_warmed_children_are_prepared_before_the_first_call_and_after_a_kill() -> None:
+    """A worker prepares its children while it joins its group: the first customer after a
+    start (and, in a burst, everyone behind them) no longer waits for a child to get ready,
+    nor does the one after a file that cost a child its life."""
+    module = "colorsys"  # loaded by nothing the children load otherwise
     cold = Sandbox(native_threads=1)
     warmed = Sandbox(native_threads=1, children=2)
     try:
-        assert cold.run(30.0, _loaded, module)[1] is False  # what warming changes
-        warmed.warm([module])
+        assert cold.run(30.0, _loaded, module)[1] is False  # what preparing changes
+        warmed.warm(_load, module)
         outcomes = warmed.run_each(30.0, _loaded, [(module,), (module,)])
         assert all(isinstance(outcome, tuple) for outcome in outcomes)
         assert len({pid for pid, _ in outcomes}) == 2  # both children, not one twice
         assert [loaded for _, loaded in outcomes] == [True, True]
+        with pytest.raises(SandboxTimeout):
+            warmed.run(0.5, _pid_after, 10.0)  # the child that ran it is replaced
+        replacement, loaded = warmed.run(30.0, _loaded, module)
+        assert replacement not in {pid for pid, _ in outcomes}
+        assert loaded is True
     finally:
         cold.close()
         warmed.close()

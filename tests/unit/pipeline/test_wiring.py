@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -15,10 +14,10 @@ from pipeline.state import memory_state_store
 
 class _RecordingSandbox:
     def __init__(self) -> None:
-        self.warmed: list[list[str]] = []
+        self.warmed: list[tuple[Any, ...]] = []
 
-    def warm(self, modules: Sequence[str]) -> None:
-        self.warmed.append(list(modules))
+    def warm(self, fn: Any, *args: Any) -> None:
+        self.warmed.append((fn, *args))
 
 
 @pytest.mark.parametrize("stage", STAGES, ids=lambda stage: stage.name)
@@ -30,5 +29,6 @@ def test_cpu_bound_stages_start_their_children_with_their_code_before_the_first_
     settings = Settings(document_roots=[tmp_path], sandbox=True)
     processor = wiring.build_processor(stage, settings, state=memory_state_store())
     assert processor.ctx.sandbox is sandbox
-    expected = [[stage.handler.__module__]] if stage.cpu_bound else []
+    assert (stage.prepare_child is not None) == stage.cpu_bound  # every stage with a sandbox
+    expected = [(stage.prepare_child, settings)] if stage.cpu_bound else []
     assert sandbox.warmed == expected
