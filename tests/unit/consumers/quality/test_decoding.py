@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from consumers.quality import check_image, decoding
 from consumers.quality.decoding import ImageRejected, decode, read_header, sniff
-from schemas.enums import QualityCode
+from pipeline.settings import Settings
+from schemas.enums import QualityCode, Side
 
 
 def png_bomb(width: int, height: int, complete: bool = False) -> bytes:
@@ -151,3 +153,12 @@ def test_the_decoded_size_estimate_covers_what_opencv_allocates(extension: str) 
         estimate = decoded_bytes(image, data, sniff(data) or "")
     assert estimate >= decoded.nbytes
     assert estimate <= 3 * decoded.nbytes  # not so cautious that real scans are refused
+
+
+def test_the_sample_page_that_prepares_a_child_goes_through_every_pixel_check() -> None:
+    """A sandbox child checks it before its first customer's picture: it only readies the
+    decoder and OpenCV's colour tables if it gets past the file checks into the measurements."""
+    report = check_image(decoding.sample_page(), Side.FRONT, Settings().quality)
+    assert report.measurements.media_type == "image/jpeg"
+    assert {"sharpness", "chroma_p997", "brightness_p50"} <= set(report.measurements.values)
+    assert report.measurements.values["chroma_p997"] > 10  # the red seal was measured
