@@ -83,7 +83,10 @@ class _Child:
         return self._running().apply_async(fn, tuple(args))
 
     def prepare(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        """Run `fn(*args)` in this child now (starting it) and in every child that replaces it."""
+        """Run `fn(*args)` in this child now (starting it) and in every child that replaces it;
+        once per function (a process that wires a stage again, as tests do, adds nothing)."""
+        if any(prepared is fn for prepared, _ in self._preparations):
+            return
         if self._pool is not None:
             self._pool.apply_async(_prepare, (fn, *args))
         self._preparations.append((fn, args))

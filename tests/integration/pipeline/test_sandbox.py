@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 
 import cv2
 import pytest
@@ -66,6 +67,27 @@ def test_warmed_children_are_prepared_before_the_first_call_and_after_a_kill() -
     finally:
         cold.close()
         warmed.close()
+
+
+def _mark(path: str) -> None:
+    with open(path, "a", encoding="ascii") as marks:
+        marks.write(f"{os.getpid()}\n")
+
+
+def test_a_stage_wired_twice_prepares_each_child_once(tmp_path: Path) -> None:
+    """Tests and the local runtime wire stages again and again in one process: the shared
+    sandbox's children must not pile up preparations to run on every start."""
+    marks = tmp_path / "marks"
+    sandbox = Sandbox(native_threads=1, children=2)
+    try:
+        sandbox.warm(_mark, str(marks))
+        sandbox.warm(_mark, str(marks))
+        sandbox.run_each(30.0, _pid_after, [(0.0,), (0.0,)])  # queued behind the preparations
+        pids = marks.read_text().split()
+        assert len(pids) == 2
+        assert len(set(pids)) == 2
+    finally:
+        sandbox.close()
 
 
 def _refuse(value: int) -> int:
