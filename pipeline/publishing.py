@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from typing import Any, Protocol
 
 from kafka import KafkaProducer
+from kafka.errors import KafkaTimeoutError
 
 from pipeline.delivery import Send
 from pipeline.kafka_security import client_security
 from pipeline.settings import Settings
 from schemas import Envelope, encode_event, topic_for
 from schemas.catalog import key_for
+
+log = logging.getLogger(__name__)
 
 
 class Publisher(Protocol):
@@ -72,5 +77,20 @@ class KafkaPublisher:
             self._producer.flush(timeout_s)
 
     def close(self, timeout_s: float | None = None) -> None:
-        if self._producer is not None:
+        """Close within `timeout_s`; sends the broker has not confirmed by then are given up
+        (their inputs were never committed, so they are re-read).
+
+        kafka-python 3 flushes inside `close()` and raises `KafkaTimeoutError` when that flush
+        times out, before it stops its network thread: a stopping worker then skipped leaving
+        its group. What `close()` would have done next is done here."""
+        if self._producer is None:
+            return
+        try:
             self._producer.close(timeout_s)
+        except KafkaTimeoutError:
+            log.warning("publisher closed with outputs unconfirmed; their inputs will be re-read")
+            sender = getattr(self._producer, "_sender", None)
+            if sender is not None:
+                sender.force_close()  # fails what is pending, so the close below has nothing
+            with contextlib.suppress(KafkaTimeoutError):
+                self._producer.close(0)
