@@ -6,26 +6,12 @@ import os
 import signal
 import threading
 import time
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline.publishing import KafkaPublisher
 from pipeline.settings import Settings
-from schemas.events import ComplianceSelectionChanged
 from tests.conftest import start_broker, stop_process
-from tests.helpers import wait_for
-
-
-def _selection(n: int) -> ComplianceSelectionChanged:
-    return ComplianceSelectionChanged(
-        event_id=uuid.uuid4(),
-        occurred_at=datetime.now(UTC),
-        account_id=f"acct-close-{n}",
-        submission_id=f"sub-close-{n}",
-        producer="test",
-        mainland_resources=True,
-    )
+from tests.helpers import submission, wait_for
 
 
 def _producer_threads() -> list[str]:
@@ -40,11 +26,11 @@ def test_close_gives_up_on_unconfirmed_sends_within_its_bound(tmp_path: Path) ->
     broker = start_broker(tmp_path)
     try:
         publisher = KafkaPublisher(Settings(bootstrap_servers=broker.bootstrap))
-        publisher.publish(_selection(0))
+        publisher.publish(submission("acct-close-0"))
         publisher.flush(30)  # connected, topic metadata known
         os.kill(broker.process.pid, signal.SIGSTOP)  # the broker hangs: nothing is confirmed
         try:
-            sends = [publisher.publish(_selection(n)) for n in range(1, 4)]
+            sends = [publisher.publish(submission(f"acct-close-{n}")) for n in range(1, 4)]
             started = time.monotonic()
             publisher.close(1.0)
             took = time.monotonic() - started
