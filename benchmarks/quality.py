@@ -3,7 +3,9 @@ per submission through the stage's handler with its sandbox: the two sides one a
 (one child) against both at once (two children, the default), alternated in one process.
 
 Prints JSON: median / p95 per side for 12-MP phone photos and 2-MP scans, images per second
-per worker, per-submission wall and CPU time (worker and children), and peak RSS. The images
+per worker, per-submission wall and CPU time (worker and children), and peak RSS; and, for
+1,400-px scans and 5-MP photos, the CPU per side with the JPEG taken from the decoder at
+640-800 px (DCT scaling) against decoded whole and resized to 800, alternated. The images
 are generated first and excluded from the timing. Also the first call after a worker starts and
 the call after a child was killed, with the sandbox's children prepared (`prepare_child`, the
 default) and not, each round in a fresh process.
@@ -62,8 +64,18 @@ def corpus(kind: str, count: int, seed: int) -> list[bytes]:
                 noise=rng.uniform(1, 3),
             )
             images.append(encode(capture(document, shot, rng), ".jpg", rng.randint(85, 95)))
+        elif kind == "photo_5mp":
+            shot = Shot(
+                "photo",
+                (2592, 1944),
+                coverage=rng.uniform(0.5, 0.7),
+                angle=rng.uniform(-3, 3),
+                noise=rng.uniform(1, 3),
+            )
+            images.append(encode(capture(document, shot, rng), ".jpg", rng.randint(85, 95)))
         else:
-            shot = Shot("scan", (1700, 1200), perspective=0, noise=1.0)
+            size = (1400, 990) if kind == "scan_1400" else (1700, 1200)
+            shot = Shot("scan", size, perspective=0, noise=1.0)
             images.append(encode(capture(document, shot, rng), ".jpg", 92))
     return images
 
@@ -82,6 +94,34 @@ def time_kind(images: list[bytes], repeats: int) -> dict[str, float]:
     stats: dict[str, float] = summary_ms(seconds)
     stats["images_per_second_per_worker"] = round(len(seconds) / sum(seconds), 1)
     return stats
+
+
+def time_dct_floor(images: list[bytes], repeats: int) -> dict[str, Any]:
+    """Per side, the pixel checks taking a JPEG from the decoder at 640-800 px by DCT scaling
+    alone (`decode_min_long_side`, the default) against decoding it whole and resizing it to
+    800 (the floor at `decode_long_side`, the design before), alternated round by round."""
+    limit_native_threads(1)
+    limits = Settings().quality
+    variants = {
+        "dct_scaled": limits,
+        "whole_then_resized": limits.model_copy(
+            update={"decode_min_long_side": limits.decode_long_side}
+        ),
+    }
+    seconds: dict[str, list[float]] = {name: [] for name in variants}
+    for chosen in variants.values():
+        check_image(images[0], Side.FRONT, chosen)  # warm up
+    for repeat in range(repeats):
+        for name in variants if repeat % 2 == 0 else reversed(variants):
+            for data in images:
+                started = time.process_time()
+                check_image(data, Side.FRONT, variants[name])
+                seconds[name].append(time.process_time() - started)
+    result: dict[str, Any] = {name: summary_ms(taken) for name, taken in seconds.items()}
+    result["cpu_ratio"] = round(
+        result["dct_scaled"]["median_ms"] / result["whole_then_resized"]["median_ms"], 3
+    )
+    return result
 
 
 def _cpu_seconds() -> float:
@@ -210,6 +250,12 @@ def main() -> None:
             images = corpus(kind, args.images, args.seed)
             results[kind] = worker.submit(time_kind, images, args.repeats).result()
             per_submission[kind] = worker.submit(time_submissions, images, args.repeats).result()
+        dct_floor = {
+            kind: worker.submit(
+                time_dct_floor, corpus(kind, args.images, args.seed), args.repeats
+            ).result()
+            for kind in ("scan_1400", "photo_5mp")
+        }
         worker_rss = worker.submit(peak_rss_mb).result()
     start_up = first_calls(corpus("scan_2mp", 1, args.seed)[0], args.repeats)
     goal_ms = 60.0
@@ -221,6 +267,7 @@ def main() -> None:
                 "per_side": results,
                 "per_submission": per_submission,
                 "first_calls": start_up,
+                "dct_floor_cpu_per_side": dct_floor,
                 "goal_median_ms_12mp": goal_ms,
                 "meets_goal": results["photo_12mp"]["median_ms"] <= goal_ms,
                 "worker_peak_rss_mb": worker_rss,

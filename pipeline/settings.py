@@ -28,6 +28,12 @@ class QualityThresholds(BaseModel):
         description="header check: decoder buffer (bit depth x samples) plus the 8-bit copy",
     )
     decode_long_side: int = Field(default=800, description="decode JPEGs down to about this")
+    decode_min_long_side: int = Field(
+        default=640,
+        ge=1,
+        description="the pixel checks take a JPEG smaller than decode_long_side, down to this, "
+        "when the decoder's DCT scaling gets there (no full decode and resize)",
+    )
     decode_timeout_s: float = Field(
         default=20.0, gt=0, description="hard limit for checking one side (child process)"
     )

@@ -190,7 +190,9 @@ def _rejected(
 
 def _check_image(data: bytes, side: Side, limits: QualityThresholds) -> SideReport:
     header = decoding.read_header(data, limits)
-    decoded = decoding.decode(data, header, limits.decode_long_side)
+    decoded = decoding.decode(
+        data, header, limits.decode_long_side, min_long_side=limits.decode_min_long_side
+    )
     measured = analysis.analyse(decoded.pixels, decoded.scale)
     if _needs_detail(measured.values, decoded, header, limits):
         # Thin print looks grey in a reduced copy: confirm faint text on a larger one

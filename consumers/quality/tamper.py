@@ -35,9 +35,10 @@ log = logging.getLogger(__name__)
 
 
 def examine(data: bytes, limits: QualityThresholds) -> tuple[TamperSignal, ...]:
-    """Every signal for one side's file, decoded as the quality stage decodes it (so ELA sees
-    the same pixels). Never raises for bad image data: a file that passed the quality checks and
-    now cannot be examined is itself worth the reviewer's eye (`unexamined`)."""
+    """Every signal for one side's file, decoded at the quality stage's analysis size
+    (`decode_long_side`, never below it: ELA's limits were set on that decode). Never raises
+    for bad image data: a file that passed the quality checks and now cannot be examined is
+    itself worth the reviewer's eye (`unexamined`)."""
     try:
         header = decoding.read_header(data, limits)
         return signals(header, decoding.decode(data, header, limits.decode_long_side), limits)

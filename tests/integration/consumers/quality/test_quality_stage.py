@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -55,6 +56,21 @@ def test_clean_captures_pass(kind: str) -> None:
             "error_level",
             "double_jpeg",
         }
+
+
+@pytest.mark.parametrize("long_side", [1400, 1600, 2592, 3264])
+def test_the_slightest_generated_blur_is_reported_on_every_decode_path(long_side: int) -> None:
+    """The pixel checks take a JPEG from the decoder at 640-1,200 px, by DCT scaling alone or
+    decoded whole and resized (1,400 and 2,592 px come out at 700 and 648; 1,600 and 3,264 at
+    800 and 816): a page blurred as little as the tuning's blur defect (sigma 0.0028 of the
+    long side) is blurry on each path, the same page unblurred is not."""
+    rng = random.Random(f"{SEED}-paths")
+    image = make_case(random_spec(rng), rng, None, kind="scan")
+    factor = long_side / max(image.shape[:2])
+    image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    blurred = cv2.GaussianBlur(image, (0, 0), 0.0028 * long_side)
+    assert "blurry" not in codes_for(encode(image, ".jpg", 90))
+    assert "blurry" in codes_for(encode(blurred, ".jpg", 90))
 
 
 def _hostile() -> dict[str, tuple[bytes, QualityCode]]:

@@ -97,6 +97,28 @@ def test_large_jpeg_is_decoded_reduced_and_scale_is_reported() -> None:
     assert decoded.scale == pytest.approx(4.0)
 
 
+def test_a_jpeg_just_over_the_target_comes_from_the_decoder_reduced_not_resized() -> None:
+    """1,400 px against a target of 800: decoded whole and resized, unless the floor lets DCT
+    scaling take it to 700 (what the pixel checks ask for); never below the floor, and only a
+    JPEG can be scaled by its decoder."""
+    data = jpeg(1400, 980, quality=85)
+    header = read_header(data)
+    whole = decode(data, header, 800)
+    assert (whole.reduction, whole.pixels.shape[:2]) == (1, (560, 800))
+    reduced = decode(data, header, 800, min_long_side=640)
+    assert (reduced.reduction, reduced.pixels.shape[:2]) == (2, (490, 700))
+    assert reduced.scale == pytest.approx(2.0)
+    assert decode(data, header, 800, min_long_side=720).reduction == 1  # 700 < 720
+    png = encoded_png(1400, 980)
+    assert decode(png, read_header(png), 800, min_long_side=640).pixels.shape[:2] == (560, 800)
+
+
+def encoded_png(width: int, height: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 120, 40)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 def test_grey_decoding_matches_the_colour_decode_turned_grey() -> None:
     """OCR decodes straight to grey (the JPEG's luma, reduced by DCT scaling): the same pixels
     as the colour decode converted, within JPEG colour rounding, upright and at the same size."""
