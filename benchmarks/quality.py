@@ -48,6 +48,12 @@ from producers.synthetic import portal_form, random_spec, render_back, render_fr
 from schemas.enums import Side
 from schemas.events import SubmissionReceived
 
+#: Phone photos: (size, range of the picture the document covers).
+PHOTOS = {
+    "photo_12mp": ((4000, 3000), (0.4, 0.6)),
+    "photo_5mp": ((2592, 1944), (0.5, 0.7)),
+}
+
 
 def corpus(kind: str, count: int, seed: int) -> list[bytes]:
     rng = random.Random(seed)
@@ -55,20 +61,12 @@ def corpus(kind: str, count: int, seed: int) -> list[bytes]:
     for index in range(count):
         spec = random_spec(rng)
         document = render_front(spec) if index % 2 == 0 else render_back(spec)
-        if kind == "photo_12mp":
+        if kind in PHOTOS:
+            size, coverage = PHOTOS[kind]
             shot = Shot(
                 "photo",
-                (4000, 3000),
-                coverage=rng.uniform(0.4, 0.6),
-                angle=rng.uniform(-3, 3),
-                noise=rng.uniform(1, 3),
-            )
-            images.append(encode(capture(document, shot, rng), ".jpg", rng.randint(85, 95)))
-        elif kind == "photo_5mp":
-            shot = Shot(
-                "photo",
-                (2592, 1944),
-                coverage=rng.uniform(0.5, 0.7),
+                size,
+                coverage=rng.uniform(*coverage),
                 angle=rng.uniform(-3, 3),
                 noise=rng.uniform(1, 3),
             )
