@@ -53,6 +53,8 @@ PHOTOS = {
     "photo_12mp": ((4000, 3000), (0.4, 0.6)),
     "photo_5mp": ((2592, 1944), (0.5, 0.7)),
 }
+#: Flat-bed scans: their size.
+SCANS = {"scan_2mp": (1700, 1200), "scan_1400": (1400, 990)}
 
 
 def corpus(kind: str, count: int, seed: int) -> list[bytes]:
@@ -72,8 +74,7 @@ def corpus(kind: str, count: int, seed: int) -> list[bytes]:
             )
             images.append(encode(capture(document, shot, rng), ".jpg", rng.randint(85, 95)))
         else:
-            size = (1400, 990) if kind == "scan_1400" else (1700, 1200)
-            shot = Shot("scan", size, perspective=0, noise=1.0)
+            shot = Shot("scan", SCANS[kind], perspective=0, noise=1.0)
             images.append(encode(capture(document, shot, rng), ".jpg", 92))
     return images
 

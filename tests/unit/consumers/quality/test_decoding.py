@@ -109,14 +109,8 @@ def test_a_jpeg_just_over_the_target_comes_from_the_decoder_reduced_not_resized(
     assert (reduced.reduction, reduced.pixels.shape[:2]) == (2, (490, 700))
     assert reduced.scale == pytest.approx(2.0)
     assert decode(data, header, 800, min_long_side=720).reduction == 1  # 700 < 720
-    png = encoded_png(1400, 980)
+    png = png_bomb(1400, 980, complete=True)
     assert decode(png, read_header(png), 800, min_long_side=640).pixels.shape[:2] == (560, 800)
-
-
-def encoded_png(width: int, height: int) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), (200, 120, 40)).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def test_grey_decoding_matches_the_colour_decode_turned_grey() -> None:
