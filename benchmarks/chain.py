@@ -1,10 +1,11 @@
 """The whole chain under a burst: the six stages as `kyb worker` processes on the Tansu broker,
 with real Redis and SMTP, N submissions published at once (mixed clean / blurry / mismatch).
 
-Run five times side by side: one worker per stage, then two quality and two OCR workers, each
-with OCR at normal priority and yielding the CPU to quality (the default, `KYB_YIELD_NICE`); and
+Run six times side by side: one worker per stage, then two quality and two OCR workers, each
+with OCR at normal priority and yielding the CPU to quality (the default, `KYB_YIELD_NICE`);
 one worker per stage checking a submission's sides one after the other instead of at once
-(`KYB_SANDBOX_CHILDREN=1`, the design before). Reports
+(`KYB_SANDBOX_CHILDREN=1`, the design before); and the quality worker alone (the bound on the
+feedback: the run ends at the quality answers). Reports
 submissions/s end to end; p50/p95/max of submission -> QualityChecked (the customer's instant
 feedback), submission -> review task, decision -> email; peak RSS and CPU busy share per stage;
 and consumer lag over time per stage, drawn as a PNG next to the JSON (`--plot`).
@@ -44,6 +45,7 @@ from pipeline.kafka_runtime import consumer_config
 from pipeline.lag import LagReader
 from pipeline.publishing import KafkaPublisher
 from pipeline.settings import Settings
+from pipeline.stage import Stage
 from pipeline.wiring import build_documents
 from producers.decisions import DecisionPublisher, simulated_decision
 from producers.portal import PortalPublisher
@@ -56,6 +58,9 @@ from tests.helpers import kyb_command
 
 ONE_EACH: dict[str, int] = {}
 TWO_QUALITY_TWO_OCR = {"quality": 2, "ocr": 2}
+#: The quality worker with nothing else on the machine but the broker and the benchmark: the
+#: bound on the feedback that the rest of the chain can only lengthen.
+QUALITY_ALONE = {stage.name: 0 for stage in STAGES if stage.name != "quality"}
 #: (workers per stage, OCR's nice increment, quality sandbox children): the defaults (OCR
 #: yielding, both sides at once) against OCR at normal priority and against one side at a time.
 RUNS = (
@@ -64,6 +69,7 @@ RUNS = (
     (ONE_EACH, 10, 1),
     (TWO_QUALITY_TWO_OCR, 0, 2),
     (TWO_QUALITY_TWO_OCR, 10, 2),
+    (QUALITY_ALONE, 10, 2),
 )
 FINAL_MAILS = ("verified", "rejected", "resubmission_required")
 WATCHED = ("kyb.quality.checked", "kyb.review.tasks", "kyb.notifications.results")
@@ -83,9 +89,10 @@ def percentiles(values: list[float]) -> dict[str, float] | None:
 class Observer(threading.Thread):
     """Reads the chain's outputs (no group) and the lag; answers review tasks like a reviewer."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, stages: list[Stage]) -> None:
         super().__init__(daemon=True)
         self.settings, self.stop = settings, threading.Event()
+        self.stages = stages  # the ones running: a stage with no worker has no lag to draw
         self.seen: dict[str, dict[str, float]] = defaultdict(dict)
         self.decided: dict[str, float] = {}
         self.lag: list[tuple[float, dict[str, int]]] = []
@@ -107,7 +114,7 @@ class Observer(threading.Thread):
                     self._see(decode_event(record.value), decisions)
             if time.monotonic() >= next_lag:
                 per_stage: dict[str, int] = defaultdict(int)
-                for report in lag.read(STAGES):
+                for report in lag.read(self.stages):
                     per_stage[report.stage] += report.lag
                 self.lag.append((time.monotonic(), dict(per_stage)))
                 next_lag = time.monotonic() + 1.0
@@ -150,6 +157,12 @@ def make_submissions(
 def _cpu_seconds(process: psutil.Process) -> float:
     times = process.cpu_times()
     return float(times.user + times.system)
+
+
+def _family(worker: subprocess.Popen[bytes]) -> list[psutil.Process]:
+    """A worker process with its decode/OCR sandbox children."""
+    process = psutil.Process(worker.pid)
+    return [process, *process.children(recursive=True)]
 
 
 def _listening_on(port: int) -> psutil.Process | None:
@@ -228,9 +241,14 @@ def run_chain(
         for n in range(replicas.get(stage.name, 1))
     ]
     names = [stage.name for stage in STAGES for _ in range(replicas.get(stage.name, 1))]
+    # A run without every stage ends at the quality answer: no email follows it.
+    last_mark = "final_mail" if len(set(names)) == len(STAGES) else "quality"
     peak: dict[int, float] = defaultdict(float)
-    cpu: dict[int, float] = defaultdict(float)  # CPU seconds of each worker and its children
-    observer = Observer(settings)
+    # CPU seconds of each worker and its children, per process (a child that exits keeps its
+    # last sample), from the burst's start: start-up (imports, preparing children) is not load.
+    cpu_at_start: dict[int, float] = {}
+    cpu_seen: dict[int, dict[int, float]] = defaultdict(dict)
+    observer = Observer(settings, [s for s in STAGES if replicas.get(s.name, 1) > 0])
     observer.start()
     try:
         time.sleep(8)  # workers join their groups
@@ -238,6 +256,10 @@ def run_chain(
         published: dict[str, float] = {}
         services = _shared_services(broker.process.pid, settings.redis_url)
         services_before = {name: _cpu_seconds(p) for name, p in services.items()}
+        for proc in workers:
+            with contextlib.suppress(psutil.Error):
+                for member in _family(proc):
+                    cpu_at_start[member.pid] = _cpu_seconds(member)
         started = time.monotonic()
         for form, front, back in submissions:
             event = portal.submit(form, front, back)
@@ -246,11 +268,10 @@ def run_chain(
         while time.monotonic() < deadline:
             for index, proc in enumerate(workers):
                 with contextlib.suppress(psutil.Error):
-                    process = psutil.Process(proc.pid)  # with its decode/OCR sandbox children
-                    family = [process, *process.children(recursive=True)]
+                    family = _family(proc)
                     peak[index] = max(peak[index], sum(p.memory_info().rss for p in family))
-                    cpu[index] = max(cpu[index], sum(_cpu_seconds(p) for p in family))
-            done = [s for s in published if "final_mail" in observer.seen.get(s, {})]
+                    cpu_seen[index].update((p.pid, _cpu_seconds(p)) for p in family)
+            done = [s for s in published if last_mark in observer.seen.get(s, {})]
             if len(done) == len(published):
                 break
             time.sleep(0.5)
@@ -267,13 +288,16 @@ def run_chain(
         smtp.stop()
         stop_process(broker.process)
     seen = {s: observer.seen.get(s, {}) for s in published}
-    completed = [s for s, marks in seen.items() if "final_mail" in marks]
-    last = max((seen[s]["final_mail"] for s in completed), default=finished)
+    completed = [s for s, marks in seen.items() if last_mark in marks]
+    last = max((seen[s][last_mark] for s in completed), default=finished)
     rss: dict[str, float] = defaultdict(float)
     busy: dict[str, float] = defaultdict(float)
     for index, name in enumerate(names):
         rss[name] = max(rss[name], round(peak[index] / 2**20))
-        busy[name] += cpu[index] / max(last - started, 1e-9)
+        burst_cpu = sum(
+            seconds - cpu_at_start.get(pid, 0.0) for pid, seconds in cpu_seen[index].items()
+        )
+        busy[name] += burst_cpu / max(last - started, 1e-9)
     return {
         "workers": dict(replicas),
         "ocr_nice": yield_nice,
@@ -296,8 +320,9 @@ def run_chain(
             ]
         ),
         "peak_rss_mb": dict(rss),
-        # CPU seconds per second of the run, all of a stage's workers together (1.0 = one
-        # core busy throughout; the machine has two): which stage's CPU limits the chain.
+        # CPU seconds per second of the run from the burst's start, all of a stage's workers
+        # together (1.0 = one core busy throughout; the machine has two): which stage's CPU
+        # limits the chain.
         "cpu_busy_share": {name: round(share, 2) for name, share in busy.items()},
         # The same for the shared servers (Redis is the machine's; it serves only this run),
         # from the burst's start to the end of the polling loop.
@@ -310,6 +335,8 @@ def run_chain(
 
 
 def _workers_label(replicas: dict[str, int]) -> str:
+    if replicas == QUALITY_ALONE:
+        return "quality worker alone"
     extra = ", ".join(f"{count} {stage}" for stage, count in replicas.items())
     return f"1 worker per stage, {extra} workers" if extra else "1 worker per stage"
 
@@ -342,7 +369,10 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
             (0, 0, 0),
             1,
         )
+        drawn = {stage for _, lags in series for stage in lags}
         for index, stage in enumerate(s.name for s in STAGES):
+            if stage not in drawn:
+                continue
             points = [
                 (
                     int(margin + (width - 2 * margin) * t / t_max),
