@@ -241,14 +241,15 @@ def run_chain(
         for n in range(replicas.get(stage.name, 1))
     ]
     names = [stage.name for stage in STAGES for _ in range(replicas.get(stage.name, 1))]
+    running = [stage for stage in STAGES if replicas.get(stage.name, 1) > 0]
     # A run without every stage ends at the quality answer: no email follows it.
-    last_mark = "final_mail" if len(set(names)) == len(STAGES) else "quality"
+    last_mark = "final_mail" if len(running) == len(STAGES) else "quality"
     peak: dict[int, float] = defaultdict(float)
     # CPU seconds of each worker and its children, per process (a child that exits keeps its
     # last sample), from the burst's start: start-up (imports, preparing children) is not load.
     cpu_at_start: dict[int, float] = {}
     cpu_seen: dict[int, dict[int, float]] = defaultdict(dict)
-    observer = Observer(settings, [s for s in STAGES if replicas.get(s.name, 1) > 0])
+    observer = Observer(settings, running)
     observer.start()
     try:
         time.sleep(8)  # workers join their groups
