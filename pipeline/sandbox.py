@@ -7,7 +7,8 @@ copy of the worker's Kafka threads or sockets), each with an address-space limit
 passes its wall-clock limit, its child is killed and replaced and the caller gets
 `SandboxTimeout` to turn into a finding. Children keep their imports and loaded models between
 calls, so the cost per call is one pickle of the arguments each way. A sandbox with several
-children runs independent calls at once (`run_each`: a submission's two sides on two cores).
+children runs independent calls at once (`run_each`: a submission's two sides on two cores),
+each in whichever child is free.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import atexit
 import logging
 import multiprocessing
 import multiprocessing.pool
+import queue
 import resource
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -131,17 +134,26 @@ class _Child:
 
 
 class Sandbox:
-    """Runs picklable functions in bounded child processes, one call per child at a time."""
+    """Runs picklable functions in bounded child processes, one call per child at a time.
+
+    Each call takes whichever child is free: calls from several threads (a worker handling
+    two records at once) share the children without waiting for each other's slowest call,
+    so a child that finished a submission's quicker side starts the next one's at once."""
 
     def __init__(
         self, memory_bytes: int = 2 << 30, native_threads: int = 0, children: int = 1
     ) -> None:
         """`native_threads`: OpenCV / OpenMP threads in each child (0: the libraries' default);
-        `children`: how many calls `run_each` runs at once (each child is started on first
-        use, so a stage that never runs calls side by side keeps one)."""
+        `children`: how many calls run at once (each child is started on first use, so a
+        stage that never runs calls side by side keeps one)."""
         if children < 1:
             raise ValueError("a sandbox needs at least one child")
         self._children = [_Child(memory_bytes, native_threads) for _ in range(children)]
+        self._free: queue.SimpleQueue[_Child] = queue.SimpleQueue()
+        for child in self._children:
+            self._free.put(child)
+        # One waiting thread per child: `run_each` hands its calls to them.
+        self._callers = ThreadPoolExecutor(children, thread_name_prefix="sandbox")
         self._lock = threading.Lock()
 
     def warm(self, fn: Callable[..., Any], *args: Any) -> None:
@@ -159,7 +171,7 @@ class Sandbox:
 
     def run(self, timeout_s: float, fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)` in a child; raises `SandboxTimeout` / `SandboxCrashed`."""
-        [outcome] = self.run_each(timeout_s, fn, [args])
+        outcome = self._call(timeout_s, fn, args)
         if isinstance(outcome, SandboxFailure):
             raise outcome
         return outcome
@@ -167,28 +179,31 @@ class Sandbox:
     def run_each(
         self, timeout_s: float, fn: Callable[..., T], calls: Sequence[Sequence[Any]]
     ) -> list[T | SandboxFailure]:
-        """`fn(*args)` for every `args` in `calls`, as many at once as there are children,
-        each under `timeout_s`; results in order, a call that failed its limits as the
-        failure (so one hostile file does not cost its neighbour's result). An exception `fn`
-        itself raised propagates once every call has finished."""
+        """`fn(*args)` for every `args` in `calls`, as many at once as there are free
+        children, each under `timeout_s` from its start; results in order, a call that
+        failed its limits as the failure (so one hostile file does not cost its neighbour's
+        result). An exception `fn` itself raised propagates once every call has finished."""
+        started = [self._callers.submit(self._call, timeout_s, fn, args) for args in calls]
         outcomes: list[T | SandboxFailure] = []
         raised: BaseException | None = None
-        with self._lock:
-            for first in range(0, len(calls), len(self._children)):
-                chunk = calls[first : first + len(self._children)]
-                batch = list(zip(self._children, chunk, strict=False))  # the last may be short
-                deadline = time.monotonic() + timeout_s
-                started = [(child, child.start(fn, args)) for child, args in batch]
-                for child, pending in started:
-                    try:
-                        outcome = child.outcome(pending, fn.__name__, deadline, timeout_s)
-                    except Exception as exc:  # fn's own error: raised after the batch ends
-                        raised = raised or exc
-                        continue
-                    outcomes.append(outcome)
-                if raised is not None:
-                    raise raised
+        for pending in started:
+            try:
+                outcomes.append(pending.result())
+            except Exception as exc:  # fn's own error: raised once every call has ended
+                raised = raised or exc
+        if raised is not None:
+            raise raised
         return outcomes
+
+    def _call(
+        self, timeout_s: float, fn: Callable[..., T], args: Sequence[Any]
+    ) -> T | SandboxFailure:
+        child = self._free.get()
+        try:
+            deadline = time.monotonic() + timeout_s
+            return child.outcome(child.start(fn, args), fn.__name__, deadline, timeout_s)
+        finally:
+            self._free.put(child)
 
     def close(self) -> None:
         with self._lock:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -37,7 +38,8 @@ def _pid_after(seconds: float) -> int:
     return os.getpid()
 
 
-def _loaded(module: str) -> tuple[int, bool]:
+def _loaded(module: str, after_s: float = 0.0) -> tuple[int, bool]:
+    time.sleep(after_s)  # long enough that calls made together take different children
     return os.getpid(), module in sys.modules
 
 
@@ -55,15 +57,18 @@ def test_warmed_children_are_prepared_before_the_first_call_and_after_a_kill() -
     try:
         assert cold.run(30.0, _loaded, module)[1] is False  # what preparing changes
         warmed.warm(_load, module)
-        outcomes = warmed.run_each(30.0, _loaded, [(module,), (module,)])
+        outcomes = warmed.run_each(30.0, _loaded, [(module, 0.3), (module, 0.3)])
         assert all(isinstance(outcome, tuple) for outcome in outcomes)
         assert len({pid for pid, _ in outcomes}) == 2  # both children, not one twice
         assert [loaded for _, loaded in outcomes] == [True, True]
         with pytest.raises(SandboxTimeout):
             warmed.run(0.5, _pid_after, 10.0)  # the child that ran it is replaced
-        replacement, loaded = warmed.run(30.0, _loaded, module)
-        assert replacement not in {pid for pid, _ in outcomes}
-        assert loaded is True
+        after = warmed.run_each(30.0, _loaded, [(module, 0.3), (module, 0.3)])
+        assert all(isinstance(outcome, tuple) for outcome in after)
+        pids = {pid for pid, _ in after}
+        assert len(pids) == 2
+        assert len(pids - {pid for pid, _ in outcomes}) == 1  # one child new, one as before
+        assert [loaded for _, loaded in after] == [True, True]
     finally:
         cold.close()
         warmed.close()
@@ -109,6 +114,26 @@ def test_independent_calls_run_at_once_in_separate_children() -> None:
         assert elapsed < 1.7, elapsed  # one after the other takes 2 s
         # more calls than children: in turns, results still in order
         assert [type(r) for r in sandbox.run_each(30.0, _pid_after, [(0.0,)] * 3)] == [int] * 3
+    finally:
+        sandbox.close()
+
+
+def test_calls_from_two_threads_take_whichever_child_is_free() -> None:
+    """A worker handling two submissions at once: the second one's sides start as soon as a
+    child is free, not after the first submission's slower side (lock-step: 1.5 + 0.2 s)."""
+    sandbox = Sandbox(native_threads=1, children=2)
+    try:
+        sandbox.run_each(30.0, _pid_after, [(0.0,), (0.0,)])  # both children started
+        with ThreadPoolExecutor(2) as handlers:
+            started = time.perf_counter()
+            slow = handlers.submit(sandbox.run_each, 30.0, _pid_after, [(1.5,), (0.2,)])
+            time.sleep(0.05)  # the first submission takes both children
+            quick = handlers.submit(sandbox.run_each, 30.0, _pid_after, [(0.2,), (0.2,)])
+            quick_done = [type(r) for r in quick.result()]
+            quick_s = time.perf_counter() - started
+            assert [type(r) for r in slow.result()] == [int, int]
+        assert quick_done == [int, int]
+        assert 0.5 < quick_s < 1.3, quick_s  # both in the child freed at 0.2 s, in turn: 0.6
     finally:
         sandbox.close()
 
