@@ -108,6 +108,7 @@ WORK = {"noop": noop_work, "quality": quality_work}
 def serve_ours(settings: Settings, hop: str, source: str, sink: str) -> None:
     from benchmarks.kafka_hop import HopWorker, hop_topic, noop
     from consumers import quality
+    from pipeline.app.topology import stage_named
     from pipeline.stage import Stage
     from pipeline.wiring import build_state
 
@@ -129,6 +130,7 @@ def serve_ours(settings: Settings, hop: str, source: str, sink: str) -> None:
             quality.handle,
             "quality hop",
             cpu_bound=True,
+            records_at_once=stage_named("quality").records_at_once,  # as `kyb worker quality`
         )
     HopWorker(stage, settings, sink, build_state(settings)).run()
 

@@ -14,6 +14,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterable
+from contextlib import closing
 from types import FrameType
 from typing import Any
 
@@ -30,7 +31,8 @@ from kafka.structs import OffsetAndMetadata
 from pipeline.delivery import Deliveries, Send
 from pipeline.errors import DependencyDown
 from pipeline.kafka_security import client_security
-from pipeline.processing import Source, StageProcessor
+from pipeline.overlap import InOrder
+from pipeline.processing import ProcessResult, Source, StageProcessor
 from pipeline.publishing import KafkaPublisher, kafka_producer
 from pipeline.settings import Settings
 from pipeline.threads import release_native_memory
@@ -79,6 +81,7 @@ class KafkaWorker:
         self.processed = 0
         self.dead_lettered = 0
         self._outages = 0
+        self._handling = InOrder(self._handle, processor.stage.records_at_once)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -138,6 +141,7 @@ class KafkaWorker:
             publisher.close(_left(deadline))
             # Leaving the group lets the partitions move on at once: always worth a second.
             consumer.close(timeout_ms=int(max(_left(deadline), 1.0) * 1000))
+            self._handling.close()
             self.processor.close()
             log.info(
                 "stage=%s stopped processed=%d dead_lettered=%d",
@@ -228,6 +232,11 @@ class KafkaWorker:
             return  # not acknowledged: the next tick sends them again
         result.acknowledge()
 
+    def _handle(self, item: tuple[TopicPartition, Any]) -> ProcessResult:
+        _, record = item
+        source = Source(record.topic, record.partition, record.offset, record.key)
+        return self.processor.process(record.value, source)
+
     def _process_batch(
         self,
         consumer: KafkaConsumer,
@@ -239,24 +248,24 @@ class KafkaWorker:
         done: dict[TopicPartition, OffsetAndMetadata] = {}
         sends: list[Send] = []
         outage: DependencyDown | None = None
-        keys = [record.key for records in batch.values() for record in records]
-        with self.processor.batch(keys):
-            for partition, records in batch.items():
-                for record in records:
-                    if self._stopping.is_set() or outage is not None:
-                        break  # finish what is in flight, leave the rest for the next owner
-                    source = Source(record.topic, record.partition, record.offset, record.key)
-                    try:
-                        result = self.processor.process(record.value, source)
-                    except DependencyDown as exc:
-                        outage = exc
-                        self._rewind(consumer, batch, done)
-                        break
-                    sends.extend(publisher.publish(event) for event in result.outputs)
-                    self.processed += 1
-                    self.dead_lettered += len(result.dead_letters)
-                    first.setdefault(partition, record.offset)
-                    done[partition] = OffsetAndMetadata(record.offset + 1, "", -1)
+        records = [
+            (partition, record) for partition, records in batch.items() for record in records
+        ]
+        handled = self._handling.results(records, _account_key, self._stopping.is_set)
+        with self.processor.batch([record.key for _, record in records]), closing(handled):
+            for (partition, record), outcome in handled:
+                try:
+                    result = outcome.result()
+                except DependencyDown as exc:
+                    outage = exc
+                    break  # finish what is in flight, leave the rest for the next owner
+                sends.extend(publisher.publish(event) for event in result.outputs)
+                self.processed += 1
+                self.dead_lettered += len(result.dead_letters)
+                first.setdefault(partition, record.offset)
+                done[partition] = OffsetAndMetadata(record.offset + 1, "", -1)
+        if outage is not None:
+            self._rewind(consumer, batch, done)
         deliveries.add(sends, first, done)
         if self.stage.cpu_bound:
             release_native_memory()
@@ -272,6 +281,11 @@ class KafkaWorker:
             self._stopping.wait(wait)
         else:
             self._outages = 0
+
+
+def _account_key(item: tuple[TopicPartition, Any]) -> bytes | None:
+    """Records with one key (an account) are handled one after the other, in order."""
+    return item[1].key  # type: ignore[no-any-return]
 
 
 def _left(deadline: float) -> float:

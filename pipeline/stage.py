@@ -149,6 +149,11 @@ class Stage:
     #: Runs at a lower CPU priority (`settings.yield_nice`), so on a shared machine the stages a
     #: customer waits on (the quality feedback) get the CPU first.
     yields_cpu: bool = False
+    #: Records a Kafka worker of this stage handles at once (results still in order, one
+    #: account's records one after the other): a handler that waits on sandbox children leaves
+    #: the worker thread idle, so a second record's reading and the first one's publishing
+    #: overlap the children's work (`pipeline.overlap`).
+    records_at_once: int = 1
     tick: Ticker | None = None  # run every `settings.tick_interval_s` by each worker
     outcomes: Outcomes = no_outcomes  # counted per window by the metrics middleware
     on_startup: Callable[[Context], None] | None = None  # once per worker, before any event

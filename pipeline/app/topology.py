@@ -40,6 +40,7 @@ STAGES: Final[tuple[Stage, ...]] = (
         prepare_child=quality.prepare_child,
         description="Checks both document images before anyone spends time on them.",
         cpu_bound=True,
+        records_at_once=2,  # the next submission is read while the children check this one
         # decoding runs in two children (KYB_SANDBOX_CHILDREN: the sides at once), each capped
         # at KYB_SANDBOX_MEMORY_MB of address space; a decode's buffers are bounded by
         # KYB_QUALITY__MAX_DECODED_MB (250 MB), so both and the worker fit the limit

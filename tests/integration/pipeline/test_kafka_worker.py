@@ -10,10 +10,12 @@ import threading
 import time
 import uuid
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
+import redis
 from kafka import KafkaAdminClient, KafkaConsumer
 
 from pipeline.app.topology import stage_named
@@ -136,12 +138,12 @@ def slow_echo(event: ComplianceSelectionChanged, ctx: Context) -> list[Envelope]
     return [ctx.derive(ComplianceSelectionChanged, event, mainland_resources=answer)]
 
 
-def slow_hop(settings: Settings, partitions: int) -> Stage:
-    """A stage around `slow_echo` reading a fresh topic of `partitions` partitions."""
-    source = TopicSpec("test.hop.in", (ComplianceSelectionChanged,), partitions=partitions)
+def slow_hop(settings: Settings, partitions: int, name: str = "hop-test") -> Stage:
+    """A stage `name` around `slow_echo` reading a fresh topic of `partitions` partitions."""
+    source = TopicSpec(f"test.{name}.in", (ComplianceSelectionChanged,), partitions=partitions)
     ensure_topics(settings, {source.name: partitions, "kyb.submissions": 3})
     return Stage(
-        "hop-test",
+        name,
         (source,),
         (ComplianceSelectionChanged,),
         (ComplianceSelectionChanged,),
@@ -150,12 +152,16 @@ def slow_hop(settings: Settings, partitions: int) -> Stage:
     )
 
 
-def publish_hop_inputs(settings: Settings, stage: Stage, count: int) -> list[Envelope]:
+def publish_hop_inputs(
+    settings: Settings, stage: Stage, count: int, accounts: int | None = None
+) -> list[Envelope]:
+    """`count` events, for `accounts` accounts in turn (default: one each), numbered `sub-<i>`."""
+    accounts = accounts or count
     inputs: list[Envelope] = [
         ComplianceSelectionChanged(
             event_id=uuid.uuid4(),
             occurred_at=datetime.now(UTC),
-            account_id=f"acct-{i}",
+            account_id=f"acct-{i % accounts}",
             submission_id=f"sub-{i}",
             producer="test",
             mainland_resources=bool(i % 2),
@@ -246,3 +252,72 @@ def test_a_worker_whose_broker_vanished_still_stops_within_its_shutdown_bound(
     join_all([thread], 60)
     took = time.monotonic() - stopped_at
     assert took < 3 + 1 + 4, took  # the bound, a second to leave the group, a poll and slack
+
+
+class Overlapping:
+    """`slow_echo` that notes which handlers ran at once, and fails one record's first
+    `failures` calls the way an unreachable Redis does."""
+
+    def __init__(self, failing_submission: str, failures: int) -> None:
+        self.lock = threading.Lock()
+        self.running: Counter[str] = Counter()
+        self.most_at_once = 0
+        self.account_clash = False
+        self.failing = failing_submission
+        self.failures = failures
+
+    def __call__(self, event: ComplianceSelectionChanged, ctx: Context) -> list[Envelope]:
+        with self.lock:
+            self.account_clash |= self.running[event.account_id] > 0
+            self.running[event.account_id] += 1
+            self.most_at_once = max(self.most_at_once, sum(self.running.values()))
+            fail = event.submission_id == self.failing and self.failures > 0
+            self.failures -= fail
+        try:
+            if fail:
+                raise redis.ConnectionError("state store unreachable")
+            return slow_echo(event, ctx)
+        finally:
+            with self.lock:
+                self.running[event.account_id] -= 1
+
+
+def test_two_records_at_once_keep_each_accounts_order_and_an_outage_loses_nothing(
+    kafka_broker: str,
+) -> None:
+    """`records_at_once=2` (the quality stage's setting): two handlers overlap, never two of
+    one account; outputs keep each account's order; a state-store outage in the middle of a
+    batch rewinds to the record it hit, and the neighbour already in a handler is handled
+    again, not lost nor published twice."""
+    settings = Settings(
+        bootstrap_servers=kafka_broker,
+        session_timeout_ms=6000,
+        max_poll_records=6,
+        poll_timeout_ms=100,
+        retry_backoff_ms=0,
+    )
+    handler = Overlapping("sub-21", failures=settings.max_attempts)
+    stage = replace(
+        slow_hop(settings, partitions=2, name="overlap-test"), handler=handler, records_at_once=2
+    )
+    inputs = publish_hop_inputs(settings, stage, 60, accounts=7)
+    worker = KafkaWorker(build_processor(stage, settings, memory_state_store()), settings)
+    thread = threading.Thread(target=worker.run, kwargs={"max_seconds": 90})
+    thread.start()
+    try:
+        wait_for(lambda: worker.processed >= len(inputs), 60, what="every input handled")
+    finally:
+        worker.stop()
+        join_all([thread], 30)
+    assert handler.failures == 0  # the outage happened
+    assert handler.most_at_once == 2
+    assert not handler.account_clash
+    outputs = [
+        e
+        for e in read_topic(settings, "kyb.submissions", want=len(inputs))
+        if e.producer == "overlap-test"
+    ]
+    assert sorted(e.submission_id for e in outputs) == sorted(e.submission_id for e in inputs)
+    for account in {e.account_id for e in inputs}:
+        numbers = [int(e.submission_id[4:]) for e in outputs if e.account_id == account]
+        assert numbers == sorted(numbers), (account, numbers)
