@@ -10,6 +10,7 @@ is days to a year) and replays never bring erased data back, whichever stage rea
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -88,6 +89,8 @@ class ErasureGate:
     batch, the same window as an event already inside a handler when the erasure lands."""
 
     dropped: int = field(default=0, init=False)
+    # a worker may run handlers in two threads (`Stage.records_at_once`)
+    _counting: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _prefetched: dict[str, Any] = field(default_factory=dict, init=False)
 
     def begin_batch(self, ctx: Context, keys: Sequence[bytes | None]) -> None:
@@ -116,7 +119,8 @@ class ErasureGate:
                 self._prefetched.pop(event.account_id, None)  # admits may have written
             if admitted:
                 return call(event, ctx)
-            self.dropped += 1
+            with self._counting:
+                self.dropped += 1
             files = 0
             if isinstance(event, SubmissionReceived):
                 files = sum(ctx.documents.erase(ref) for ref in event.application.documents)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -86,6 +87,8 @@ class Retries:
     backoff_s: float = 0.2
     sleep: Callable[[float], None] = time.sleep
     retried: int = field(default=0, init=False)
+    # a worker may run handlers in two threads (`Stage.records_at_once`): no retry uncounted
+    _counting: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def wrap(self, stage: Stage, call: HandlerCall) -> HandlerCall:
         def with_retries(event: Envelope, ctx: Context) -> Sequence[Envelope]:
@@ -98,7 +101,8 @@ class Retries:
                 except Exception as exc:
                     if attempt == self.max_attempts:
                         raise HandlerFailed(exc, attempt) from exc
-                    self.retried += 1
+                    with self._counting:
+                        self.retried += 1
                     log.warning(
                         "stage=%s event_id=%s attempt=%d failed (%s); retrying",
                         stage.name,
