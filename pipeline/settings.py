@@ -121,8 +121,9 @@ class Settings(BaseSettings):
     max_poll_records_cpu_bound: int = Field(
         default=2,
         ge=1,
-        description="quality/OCR take ~1 s per record: small batches commit often, so a "
-        "rebalance (a worker added or lost) never waits on a long batch",
+        description="OCR takes ~1 s per record: small batches commit often, so a rebalance "
+        "(a worker added or lost) never waits on a long batch; a stage handling several "
+        "records at once (quality: 2) reads that many times this",
     )
     max_poll_interval_ms: int = Field(default=300_000, ge=10_000)
     poll_timeout_ms: int = Field(default=500, ge=10)

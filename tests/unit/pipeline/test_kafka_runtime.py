@@ -1,4 +1,5 @@
-"""The worker's hand-over on stop and rebalance, with the producer faked (pure bookkeeping)."""
+"""The worker's hand-over on stop and rebalance, with the producer faked (pure bookkeeping),
+and how many records it reads per poll."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from dataclasses import dataclass, field
 from kafka.errors import KafkaTimeoutError
 from kafka.structs import TopicPartition
 
+from pipeline.app.topology import stage_named
 from pipeline.delivery import Deliveries
-from pipeline.kafka_runtime import _delivered
+from pipeline.kafka_runtime import _delivered, records_per_poll
+from pipeline.settings import Settings
 from tests.unit.pipeline.test_delivery import FakeSend, upto
 
 P0 = TopicPartition("kyb.submissions", 0)
@@ -47,3 +50,12 @@ def test_nothing_in_flight_never_touches_the_producer() -> None:
     publisher = StalledPublisher()
     assert _delivered(publisher, Deliveries(), 2.5) == {}  # type: ignore[arg-type]
     assert publisher.timeouts == []
+
+
+def test_a_cpu_bound_stage_reads_small_batches_times_its_records_at_once() -> None:
+    settings = Settings(max_poll_records=100, max_poll_records_cpu_bound=3)
+    assert records_per_poll(stage_named("verdict"), settings) == 100
+    assert records_per_poll(stage_named("ocr"), settings) == 3
+    quality = stage_named("quality")
+    assert quality.records_at_once == 2
+    assert records_per_poll(quality, settings) == 6  # two at once: the batch takes as long
