@@ -262,6 +262,7 @@ def run_chain(
                 for member in _family(proc):
                     cpu_at_start[member.pid] = _cpu_seconds(member)
         started = time.monotonic()
+        while_waiting: dict[str, float] = {}
         for form, front, back in submissions:
             event = portal.submit(form, front, back)
             published[event.submission_id] = time.monotonic()
@@ -272,6 +273,13 @@ def run_chain(
                     family = _family(proc)
                     peak[index] = max(peak[index], sum(p.memory_info().rss for p in family))
                     cpu_seen[index].update((p.pid, _cpu_seconds(p)) for p in family)
+            if not while_waiting and all("quality" in observer.seen.get(s, {}) for s in published):
+                while_waiting = _cpu_share(names, cpu_seen, cpu_at_start, started)
+                while_waiting |= {
+                    name: round((_cpu_seconds(p) - services_before[name]) / _since(started), 2)
+                    for name, p in services.items()
+                    if p.is_running()
+                }
             done = [s for s in published if last_mark in observer.seen.get(s, {})]
             if len(done) == len(published):
                 break
@@ -293,12 +301,15 @@ def run_chain(
     last = max((seen[s][last_mark] for s in completed), default=finished)
     rss: dict[str, float] = defaultdict(float)
     busy: dict[str, float] = defaultdict(float)
+    stage_cpu: dict[str, float] = defaultdict(float)
     for index, name in enumerate(names):
         rss[name] = max(rss[name], round(peak[index] / 2**20))
         burst_cpu = sum(
             seconds - cpu_at_start.get(pid, 0.0) for pid, seconds in cpu_seen[index].items()
         )
         busy[name] += burst_cpu / max(last - started, 1e-9)
+        stage_cpu[name] += burst_cpu
+    quality_cpu_s = stage_cpu["quality"] / max(len(completed), 1)
     return {
         "workers": dict(replicas),
         "ocr_nice": yield_nice,
@@ -321,6 +332,14 @@ def run_chain(
             ]
         ),
         "peak_rss_mb": dict(rss),
+        # CPU seconds of all of a stage's workers (and their sandbox children) per submission.
+        "cpu_ms_per_submission": {
+            name: round(seconds / max(len(completed), 1) * 1000, 1)
+            for name, seconds in stage_cpu.items()
+        },
+        "feedback_floor": feedback_floor(
+            sorted(t - started for t in published.values()), quality_cpu_s, os.cpu_count() or 1
+        ),
         # CPU seconds per second of the run from the burst's start, all of a stage's workers
         # together (1.0 = one core busy throughout; the machine has two): which stage's CPU
         # limits the chain.
@@ -331,7 +350,48 @@ def run_chain(
             name: round(seconds / max(finished - started, 1e-9), 2)
             for name, seconds in services_cpu.items()
         },
+        # The same from the burst's start until the last quality answer (sampled every 0.5 s):
+        # who had the CPU while customers waited for their feedback.
+        "cpu_share_until_feedback": while_waiting,
         "lag": [(round(t - started, 1), lags) for t, lags in observer.lag if t >= started],
+    }
+
+
+def _since(started: float) -> float:
+    return max(time.monotonic() - started, 1e-9)
+
+
+def _cpu_share(
+    names: list[str],
+    cpu_seen: dict[int, dict[int, float]],
+    cpu_at_start: dict[int, float],
+    started: float,
+) -> dict[str, float]:
+    """CPU seconds per second since `started`, all of a stage's workers together."""
+    share: dict[str, float] = defaultdict(float)
+    for index, name in enumerate(names):
+        share[name] += sum(
+            seconds - cpu_at_start.get(pid, 0.0) for pid, seconds in cpu_seen[index].items()
+        ) / _since(started)
+    return {name: round(value, 2) for name, value in share.items()}
+
+
+def feedback_floor(
+    published_at: list[float], cpu_s_per_submission: float, cores: int
+) -> dict[str, float]:
+    """The feedback no scheduling could beat at this CPU cost per submission: the k-th answer
+    comes no sooner than k submissions' quality CPU spread over every core of the machine (and
+    no sooner than its submission). p50/p95 of those bounds; a measured p95 near its floor says
+    the quality checks' CPU, not waiting, makes the customer wait."""
+    bounds = [
+        max(0.0, (k + 1) * cpu_s_per_submission / cores - at) for k, at in enumerate(published_at)
+    ]
+    shown = percentiles(bounds) or {}
+    return {
+        "cores": cores,
+        "quality_cpu_ms_per_submission": round(cpu_s_per_submission * 1000, 1),
+        "p50_s": shown.get("p50_s", 0.0),
+        "p95_s": shown.get("p95_s", 0.0),
     }
 
 
