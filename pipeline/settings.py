@@ -154,8 +154,9 @@ class Settings(BaseSettings):
         default=10,
         ge=0,
         le=19,
-        description="nice increment for stages that yield the CPU (OCR) to the customer's "
-        "instant feedback (quality); 0 runs them at normal priority",
+        description="nice increment for the stages only reviewers wait on (OCR, assignment, "
+        "compliance), which yield the CPU to the customer's instant feedback (quality); "
+        "0 runs them at normal priority",
     )
     sandbox: bool = Field(
         default=True, description="decode customer files and run OCR in a bounded child process"

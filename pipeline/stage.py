@@ -147,7 +147,8 @@ class Stage:
     description: str
     cpu_bound: bool = False
     #: Runs at a lower CPU priority (`settings.yield_nice`), so on a shared machine the stages a
-    #: customer waits on (the quality feedback) get the CPU first.
+    #: customer waits on (the quality feedback, its status and email) get the CPU first: set on
+    #: the stages only reviewers wait on.
     yields_cpu: bool = False
     #: Records a Kafka worker of this stage handles at once (results still in order, one
     #: account's records one after the other): a handler that waits on sandbox children leaves

@@ -109,6 +109,7 @@ STAGES: Final[tuple[Stage, ...]] = (
         tick=assign.tick,
         guards=(catalog.OCR_MATCHED, catalog.COMPLIANCE_REQUESTED, catalog.REVIEW_DECISIONS),
         description="Gives each case to a reviewer with capacity; backlog, idle reassignment, SLA.",
+        yields_cpu=True,  # reviewers wait on it, a customer does not: quality's answer first
     ),
     Stage(
         name="compliance",
@@ -124,6 +125,7 @@ STAGES: Final[tuple[Stage, ...]] = (
         guards=(catalog.STATUS,),
         outcomes=compliance.outcomes,
         description="Starts the separate mainland compliance review when the customer says yes.",
+        yields_cpu=True,  # it reads the same burst of submissions as quality, for reviewers
     ),
     Stage(
         name="verdict",

@@ -104,9 +104,18 @@ def test_worker_handles_good_records_dead_letters_bad_ones_and_commits(
     assert total == 6, committed  # every record, bad or good, is committed after its output
 
 
-def test_ocr_yields_the_cpu_to_the_quality_feedback(kafka_broker: str, tmp_path: Path) -> None:
-    """On a shared machine the customer's instant answer (quality) must not queue behind OCR:
-    the OCR worker runs niced (`KYB_YIELD_NICE`), the quality worker does not."""
+#: Stages a customer waits on (the quality answer, the status and email it becomes) and
+#: stages only reviewers wait on, which yield the CPU to the first kind.
+CUSTOMER_WAITS_ON = ("quality", "verdict")
+REVIEWERS_WAIT_ON = ("ocr", "assign", "compliance")
+
+
+def test_reviewer_stages_yield_the_cpu_to_the_quality_feedback(
+    kafka_broker: str, tmp_path: Path
+) -> None:
+    """On a shared machine the customer's instant answer (quality) must not queue behind work
+    for reviewers: OCR, assignment and compliance read the same burst and run niced
+    (`KYB_YIELD_NICE`), the quality and verdict workers do not."""
     env = os.environ | {
         "KYB_BOOTSTRAP_SERVERS": kafka_broker,
         "KYB_DOCUMENT_ROOTS": json.dumps([str(tmp_path)]),
@@ -120,12 +129,15 @@ def test_ocr_yields_the_cpu_to_the_quality_feedback(kafka_broker: str, tmp_path:
             stdout=(tmp_path / f"{name}.log").open("wb"),
             stderr=subprocess.STDOUT,
         )
-        for name in ("ocr", "quality")
+        for name in CUSTOMER_WAITS_ON + REVIEWERS_WAIT_ON
     }
     try:
-        wait_for(lambda: psutil.Process(workers["ocr"].pid).nice() > own, 15, what="ocr niced")
-        assert psutil.Process(workers["ocr"].pid).nice() == own + 10
-        assert psutil.Process(workers["quality"].pid).nice() == own
+        for name in REVIEWERS_WAIT_ON:
+            process = psutil.Process(workers[name].pid)
+            wait_for(lambda p=process: p.nice() > own, 15, what=f"{name} niced")
+            assert process.nice() == own + 10, name
+        for name in CUSTOMER_WAITS_ON:
+            assert psutil.Process(workers[name].pid).nice() == own, name
     finally:
         for proc in workers.values():
             stop_process(proc, timeout=20)
