@@ -2,13 +2,16 @@
 with real Redis and SMTP, N submissions published at once (mixed clean / blurry / mismatch).
 
 Run six times side by side: one worker per stage, then two quality and two OCR workers, each
-with OCR at normal priority and yielding the CPU to quality (the default, `KYB_YIELD_NICE`);
+with the stages only reviewers wait on (OCR, assignment, compliance) at normal priority and
+yielding the CPU to the customer's path (the default, `KYB_YIELD_NICE`);
 one worker per stage checking a submission's sides one after the other instead of at once
 (`KYB_SANDBOX_CHILDREN=1`, the design before); and the quality worker alone (the bound on the
 feedback: the run ends at the quality answers). Reports
 submissions/s end to end; p50/p95/max of submission -> QualityChecked (the customer's instant
-feedback), submission -> review task, decision -> email; peak RSS and CPU busy share per stage;
-and consumer lag over time per stage, drawn as a PNG next to the JSON (`--plot`).
+feedback), submission -> review task, decision -> email; peak RSS, CPU busy share and CPU per
+submission per stage; who had the CPU until the last quality answer, and the feedback floor
+(what no scheduling could beat at quality's CPU cost); and consumer lag over time per stage,
+drawn as a PNG next to the JSON (`--plot`).
 
     python benchmarks/chain.py --submissions 300
 """
@@ -61,8 +64,9 @@ TWO_QUALITY_TWO_OCR = {"quality": 2, "ocr": 2}
 #: The quality worker with nothing else on the machine but the broker and the benchmark: the
 #: bound on the feedback that the rest of the chain can only lengthen.
 QUALITY_ALONE = {stage.name: 0 for stage in STAGES if stage.name != "quality"}
-#: (workers per stage, OCR's nice increment, quality sandbox children): the defaults (OCR
-#: yielding, both sides at once) against OCR at normal priority and against one side at a time.
+#: (workers per stage, the reviewer stages' nice increment, quality sandbox children): the
+#: defaults (OCR, assign and compliance yielding, both sides at once) against those stages at
+#: normal priority and against one side at a time.
 RUNS = (
     (ONE_EACH, 0, 2),
     (ONE_EACH, 10, 2),
@@ -312,7 +316,7 @@ def run_chain(
     quality_cpu_s = stage_cpu["quality"] / max(len(completed), 1)
     return {
         "workers": dict(replicas),
-        "ocr_nice": yield_nice,
+        "yield_nice": yield_nice,
         "sandbox_children": sandbox_children,
         "submissions": len(published),
         "completed": len(completed),
@@ -422,7 +426,7 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
         y_max = max([v for _, lags in series for v in lags.values()] or [1])
         cv2.putText(
             canvas,
-            f"{_workers_label(run['workers'])}, OCR nice {run['ocr_nice']},"
+            f"{_workers_label(run['workers'])}, reviewer stages nice {run['yield_nice']},"
             f" quality sides at once: {run['sandbox_children']}",
             (margin, top + 20),
             cv2.FONT_HERSHEY_SIMPLEX,
