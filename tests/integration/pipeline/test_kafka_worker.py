@@ -193,7 +193,8 @@ def test_a_member_joining_mid_stream_gets_committed_partitions_nothing_is_handle
 ) -> None:
     """Outputs are acknowledged while the next batch runs (`pipeline.delivery`); before the
     partitions move, the first member flushes and commits, so the newcomer starts exactly after
-    the last record handled: every input yields one output, none twice."""
+    the last record handled: no input yields two outputs, and every input yields one or is left
+    uncommitted for the next owner (a send the broker has not confirmed when a member stops)."""
     settings = Settings(
         bootstrap_servers=kafka_broker,
         session_timeout_ms=6000,
@@ -221,18 +222,43 @@ def test_a_member_joining_mid_stream_gets_committed_partitions_nothing_is_handle
         join_all(threads, 2 * settings.shutdown_timeout_s + 10)
     assert sum(m.processed for m in members) == len(inputs)  # nothing handled twice
     assert members[0].processed < len(inputs)  # the partitions really were shared
-    outputs = read_topic(settings, "kyb.submissions", want=len(inputs))
+    outputs = _read_all(settings, "kyb.submissions", want=len(inputs))
     causes = Counter(e.account_id for e in outputs if e.producer == "hop-test")
-    assert set(causes) == {e.account_id for e in inputs}
     assert max(causes.values()) == 1, causes.most_common(3)
+    missing = {e.account_id for e in inputs} - set(causes)
 
-    # Both members committed up to the end: a third one finds nothing left to read.
+    # Both members committed what was delivered: a third one reads only the inputs of sends
+    # not confirmed when a member stopped (none, unless the broker was slow to answer one).
     late = KafkaConsumer(stage.reads[0].name, **consumer_config(settings, stage.group_id))
     try:
-        leftover = sum(len(r) for _ in range(5) for r in late.poll(timeout_ms=400).values())
+        leftover = {
+            decode_event(record.value).account_id
+            for _ in range(5)
+            for records in late.poll(timeout_ms=400).values()
+            for record in records
+        }
     finally:
         late.close()
-    assert leftover == 0
+    assert missing <= leftover  # nothing lost: an input without an output is read again
+    if not missing:
+        assert not leftover  # every output confirmed: everything committed
+
+
+def _read_all(settings: Settings, topic: str, want: int, quiet_s: float = 3.0) -> list[Envelope]:
+    """The events on `topic` from the start: until `want`, or nothing new for `quiet_s`."""
+    consumer = KafkaConsumer(topic, **consumer_config(settings, None))
+    found: list[Envelope] = []
+    deadline, last_new = time.monotonic() + 30, time.monotonic()
+    try:
+        while time.monotonic() < deadline and time.monotonic() - last_new < quiet_s:
+            for records in consumer.poll(timeout_ms=300).values():
+                found.extend(decode_event(record.value) for record in records)
+                last_new = time.monotonic()
+            if len(found) >= want:
+                break
+    finally:
+        consumer.close()
+    return found
 
 
 def test_a_worker_whose_broker_vanished_still_stops_within_its_shutdown_bound(
