@@ -304,15 +304,10 @@ def run_chain(
     completed = [s for s, marks in seen.items() if last_mark in marks]
     last = max((seen[s][last_mark] for s in completed), default=finished)
     rss: dict[str, float] = defaultdict(float)
-    busy: dict[str, float] = defaultdict(float)
-    stage_cpu: dict[str, float] = defaultdict(float)
     for index, name in enumerate(names):
         rss[name] = max(rss[name], round(peak[index] / 2**20))
-        burst_cpu = sum(
-            seconds - cpu_at_start.get(pid, 0.0) for pid, seconds in cpu_seen[index].items()
-        )
-        busy[name] += burst_cpu / max(last - started, 1e-9)
-        stage_cpu[name] += burst_cpu
+    stage_cpu = _stage_cpu(names, cpu_seen, cpu_at_start)
+    busy = {name: seconds / max(last - started, 1e-9) for name, seconds in stage_cpu.items()}
     quality_cpu_s = stage_cpu["quality"] / max(len(completed), 1)
     return {
         "workers": dict(replicas),
@@ -365,6 +360,18 @@ def _since(started: float) -> float:
     return max(time.monotonic() - started, 1e-9)
 
 
+def _stage_cpu(
+    names: list[str], cpu_seen: dict[int, dict[int, float]], cpu_at_start: dict[int, float]
+) -> dict[str, float]:
+    """CPU seconds since the burst's start, all of a stage's workers (and children) together."""
+    seconds: dict[str, float] = defaultdict(float)
+    for index, name in enumerate(names):
+        seconds[name] += sum(
+            latest - cpu_at_start.get(pid, 0.0) for pid, latest in cpu_seen[index].items()
+        )
+    return dict(seconds)
+
+
 def _cpu_share(
     names: list[str],
     cpu_seen: dict[int, dict[int, float]],
@@ -372,12 +379,10 @@ def _cpu_share(
     started: float,
 ) -> dict[str, float]:
     """CPU seconds per second since `started`, all of a stage's workers together."""
-    share: dict[str, float] = defaultdict(float)
-    for index, name in enumerate(names):
-        share[name] += sum(
-            seconds - cpu_at_start.get(pid, 0.0) for pid, seconds in cpu_seen[index].items()
-        ) / _since(started)
-    return {name: round(value, 2) for name, value in share.items()}
+    return {
+        name: round(seconds / _since(started), 2)
+        for name, seconds in _stage_cpu(names, cpu_seen, cpu_at_start).items()
+    }
 
 
 def feedback_floor(
