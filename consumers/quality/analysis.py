@@ -89,10 +89,23 @@ def find_outline(small: Pixels) -> Outline | None:
     gray = cv2.cvtColor(tiny, cv2.COLOR_BGR2GRAY)
     # A wide median removes the print, leaving two classes for Otsu: paper and background.
     blurred = cv2.medianBlur(gray, 11)
-    _, binary = cv2.threshold(blurred, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    height, width = gray.shape
-    paper = float(blurred[binary > 0].mean()) if cv2.countNonZero(binary) else 0.0
-    rest = float(blurred[binary == 0].mean()) if cv2.countNonZero(binary) < binary.size else paper
+    threshold, binary = cv2.threshold(blurred, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    paper, rest = _class_levels(blurred, threshold)
+    return _outline_from(binary, paper, rest, shrink)
+
+
+def _class_levels(blurred: MatLike, threshold: float) -> tuple[float, float]:
+    """Mean level above `threshold` (paper) and at or below it (the rest)."""
+    above = blurred > threshold
+    count = int(np.count_nonzero(above))
+    paper = float(blurred[above].mean()) if count else 0.0
+    rest = float(blurred[~above].mean()) if count < above.size else paper
+    return paper, rest
+
+
+def _outline_from(binary: MatLike, paper: float, rest: float, shrink: float) -> Outline | None:
+    """The outline in a paper mask (255 = paper) whose classes have these mean levels."""
+    height, width = binary.shape
     if paper - rest < MIN_BACKGROUND_SEPARATION:
         # One class only (a scan, or a close-up): Otsu just split the lighting gradient.
         frame = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
