@@ -1,8 +1,8 @@
 """Pixel measurements of one photographed document: where it is, and how good the picture is.
 
-The outline is found on a ~500-px copy; the document is then perspective-corrected out of the
-decoded image into a rectangle of at most 600 px on its short side, and exposure, glare, colour
-and sharpness are measured there. So the numbers mean the same for a 2-MP scan, a 12-MP photo
+The outline is found on a ~500-px grey copy; the document is then perspective-corrected out of
+the decoded image into a rectangle of at most 600 px on its short side, and exposure, glare,
+colour and sharpness are measured there. So the numbers mean the same for a 2-MP scan, a 12-MP photo
 and a document that fills a third of the picture.
 """
 
@@ -48,10 +48,12 @@ def analyse(pixels: Pixels, scale: float) -> Measurements:
     """Measure `pixels` (BGR); `scale` maps decoded pixels to original pixels."""
     height, width = pixels.shape[:2]
     factor = min(1.0, ANALYSIS_LONG_SIDE / max(height, width))
+    # The outline needs only brightness: reduce one grey channel, not three colour ones.
+    grey = cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY)
     small = (
-        cv2.resize(pixels, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+        cv2.resize(grey, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
         if factor < 1
-        else pixels
+        else grey
     )
     result = Measurements(small=small)
     v = result.values
@@ -70,25 +72,48 @@ def analyse(pixels: Pixels, scale: float) -> Measurements:
             (round(float(x) / w, 4), round(float(y) / h, 4)) for x, y in outline.quad
         )
     document = rectified(pixels, outline, factor)
+    document_grey = grey if document is pixels else cv2.cvtColor(document, cv2.COLOR_BGR2GRAY)
     inner = _inner(document, 0.03)
-    gray = cv2.cvtColor(inner, cv2.COLOR_BGR2GRAY)
-    v.update(exposure(gray))
-    v.update(ink_contrast(gray))
+    gray = _inner(document_grey, 0.03)
+    levels = Levels.of(gray)
+    v.update(exposure(gray, levels))
+    v.update(ink_contrast(gray, levels))
     v.update(glare(inner))
     v["chroma_p997"] = round(colourfulness(_inner(document, 0.012)), 2)
     v["colour_ratio"] = round(v["chroma_p997"] / max(v["contrast"], 20.0), 4)
-    v["sharpness"] = round(sharpness(cv2.cvtColor(_inner(document, 0.1), cv2.COLOR_BGR2GRAY)), 4)
+    v["sharpness"] = round(sharpness(_inner(document_grey, 0.1)), 4)
     result.phash = phash(gray)
     return result
 
 
+OUTLINE_MEDIAN = 11  # px at OUTLINE_LONG_SIDE: wider than a printed stroke
+#: Estimates this close to the cut-off between one class and two are decided on the full median.
+SEPARATION_MARGIN = 20.0
+
+
 def find_outline(small: Pixels) -> Outline | None:
-    """The largest bright quadrilateral: paper is lighter than what it lies on."""
+    """The largest bright quadrilateral in the grey analysis image: paper is lighter than what
+    it lies on.
+
+    A wide median removes the print, leaving two classes for Otsu: paper and background. The
+    median of every pixel was a third of the whole analysis, so Otsu's threshold and the two
+    classes' levels are estimated on every other pixel (a 5-px median there reaches as far);
+    the paper mask itself is exact for that threshold (`_median_above`). Where the estimated
+    separation is close to the one-class cut-off, the full median decides, as before.
+    """
     shrink = OUTLINE_LONG_SIDE / max(small.shape[:2])
-    tiny = cv2.resize(small, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
-    gray = cv2.cvtColor(tiny, cv2.COLOR_BGR2GRAY)
-    # A wide median removes the print, leaving two classes for Otsu: paper and background.
-    blurred = cv2.medianBlur(gray, 11)
+    gray = (
+        small
+        if shrink == 1
+        else cv2.resize(small, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+    )
+    sampled = cv2.medianBlur(np.ascontiguousarray(gray[::2, ::2]), OUTLINE_MEDIAN // 2)
+    threshold, _ = cv2.threshold(sampled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    paper, rest = _class_levels(sampled, threshold)
+    if abs(paper - rest - MIN_BACKGROUND_SEPARATION) >= SEPARATION_MARGIN:
+        binary = _median_above(gray, threshold, OUTLINE_MEDIAN)
+        return _outline_from(binary, paper, rest, shrink)
+    blurred = cv2.medianBlur(gray, OUTLINE_MEDIAN)
     threshold, binary = cv2.threshold(blurred, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     paper, rest = _class_levels(blurred, threshold)
     return _outline_from(binary, paper, rest, shrink)
@@ -101,6 +126,17 @@ def _class_levels(blurred: MatLike, threshold: float) -> tuple[float, float]:
     paper = float(blurred[above].mean()) if count else 0.0
     rest = float(blurred[~above].mean()) if count < above.size else paper
     return paper, rest
+
+
+def _median_above(gray: MatLike, threshold: float, size: int) -> MatLike:
+    """255 where the `size` x `size` median of `gray` is above `threshold`, else 0, without
+    the median: it is above exactly where more than half the window is (OpenCV's median
+    replicates the border, and so does this count)."""
+    above = (gray > threshold).astype(np.uint8)
+    count = cv2.boxFilter(
+        above, cv2.CV_16U, (size, size), normalize=False, borderType=cv2.BORDER_REPLICATE
+    )
+    return np.where(count > size * size // 2, np.uint8(255), np.uint8(0))
 
 
 def _outline_from(binary: MatLike, paper: float, rest: float, shrink: float) -> Outline | None:
@@ -254,8 +290,8 @@ def _inner(image: Pixels, margin: float) -> Pixels:
     return image[dy : h - dy, dx : w - dx] if h - 2 * dy > 4 and w - 2 * dx > 4 else image
 
 
-def exposure(gray: Pixels) -> dict[str, float]:
-    levels = Levels.of(gray)
+def exposure(gray: Pixels, levels: Levels | None = None) -> dict[str, float]:
+    levels = Levels.of(gray) if levels is None else levels
     p2, p50, p98 = (levels.percentile(q) for q in (2, 50, 98))
     return {
         "brightness_mean": round(float(gray.mean()), 2),
@@ -271,7 +307,7 @@ INK_MARGIN = 40  # grey levels below the paper that count as print
 WHITE_PAPER = 248  # paper (90th percentile, darkest channel) this bright is clipped itself
 
 
-def ink_contrast(gray: Pixels) -> dict[str, float]:
+def ink_contrast(gray: Pixels, levels: Levels | None = None) -> dict[str, float]:
     """How dark the print is against the paper: what a washed-out or faded picture loses.
 
     Paper is the 90th brightness percentile (most of a document is paper); ink is the 10th
@@ -280,7 +316,7 @@ def ink_contrast(gray: Pixels) -> dict[str, float]:
     near black. Thin strokes look grey when the image is reduced, so a low value is confirmed
     on a larger copy before it is reported (see `consumers.quality.check_image`).
     """
-    levels = Levels.of(gray)
+    levels = Levels.of(gray) if levels is None else levels
     paper = levels.percentile(90)
     ink_pixels = levels.below(paper - INK_MARGIN)
     if ink_pixels.count < max(50, gray.size // 2000):

@@ -1,0 +1,98 @@
+"""The outline's paper mask without the full median: exact for the threshold it is given, and
+near the one-class cut-off the full median still decides."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from consumers.quality import analysis
+from consumers.quality.analysis import OUTLINE_MEDIAN, _median_above, find_outline
+
+
+def photographed_page(seed: int, paper: int = 228, table: int = 90) -> np.ndarray:
+    """A printed page lying at an angle on a darker table, with noise: a grey analysis image."""
+    rng = np.random.default_rng(seed)
+    image = np.full((350, 500), table, np.uint8)
+    page = np.array([[70, 40], [430, 60], [410, 320], [60, 300]], np.int32)
+    cv2.fillConvexPoly(image, page, paper)
+    for row in range(80, 290, 14):
+        cv2.putText(image, "REGISTRATION 2016", (100, row), cv2.FONT_HERSHEY_SIMPLEX, 0.45, 25)
+    noisy = image + rng.normal(0, 6, image.shape)
+    return np.clip(noisy, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("threshold", [30.0, 90.0, 150.0, 227.0])
+def test_the_mask_is_the_median_above_the_threshold(seed: int, threshold: float) -> None:
+    gray = photographed_page(seed)
+    median = cv2.medianBlur(gray, OUTLINE_MEDIAN)
+    expected = np.where(median > threshold, 255, 0).astype(np.uint8)
+    mask = _median_above(gray, threshold, OUTLINE_MEDIAN)
+    assert mask.dtype == np.uint8
+    assert mask.shape == gray.shape
+    assert np.array_equal(mask, expected)
+
+
+def test_the_mask_is_exact_at_the_frame_edges_on_random_pixels() -> None:
+    """Pure noise has medians close to every threshold everywhere, borders included."""
+    gray = np.random.default_rng(7).integers(0, 256, (97, 131), dtype=np.uint8)
+    median = cv2.medianBlur(gray, OUTLINE_MEDIAN)
+    for threshold in (100.0, 127.0, 128.0, 160.0):
+        expected = np.where(median > threshold, 255, 0).astype(np.uint8)
+        assert np.array_equal(_median_above(gray, threshold, OUTLINE_MEDIAN), expected)
+
+
+def test_a_page_on_a_table_is_outlined_without_the_full_median(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Paper and table are far apart: the estimate decides, and the quad is the page's."""
+    calls: list[int] = []
+    median = cv2.medianBlur
+    monkeypatch.setattr(
+        analysis.cv2,
+        "medianBlur",
+        lambda image, size: calls.append(image.shape[0]) or median(image, size),
+    )
+    outline = find_outline(photographed_page(1))
+    assert outline is not None
+    assert not outline.full_frame
+    assert 0.5 < outline.coverage < 0.7
+    corners = np.array([[70, 40], [430, 60], [410, 320], [60, 300]], np.float32)
+    assert np.abs(outline.quad - corners).max() < 6
+    assert calls == [175]  # only the median of every other pixel
+    reference = full_median_outline(photographed_page(1))
+    assert reference is not None
+    assert np.abs(outline.quad - reference.quad).max() <= 1
+    assert outline.touching == reference.touching
+
+
+def test_near_the_one_class_cut_off_the_full_median_decides(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Paper 35 levels above the table: the estimate is within the margin, so the full-size
+    median is taken, and the outline is the one it gives."""
+    gray = photographed_page(2, paper=200, table=165)
+    calls: list[int] = []
+    median = cv2.medianBlur
+    monkeypatch.setattr(
+        analysis.cv2,
+        "medianBlur",
+        lambda image, size: calls.append(image.shape[0]) or median(image, size),
+    )
+    outline = find_outline(gray)
+    assert calls == [175, 350]
+    reference = full_median_outline(gray)
+    assert outline is not None
+    assert reference is not None
+    assert np.array_equal(outline.quad, reference.quad)
+    assert (outline.touching, outline.coverage) == (reference.touching, reference.coverage)
+
+
+def full_median_outline(gray: np.ndarray) -> analysis.Outline | None:
+    """The outline as found before: Otsu on the median of every pixel."""
+    blurred = cv2.medianBlur(gray, OUTLINE_MEDIAN)
+    threshold, binary = cv2.threshold(blurred, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    paper, rest = analysis._class_levels(blurred, threshold)
+    return analysis._outline_from(binary, paper, rest, 1.0)
