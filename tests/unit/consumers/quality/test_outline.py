@@ -44,10 +44,9 @@ def test_the_mask_is_exact_at_the_frame_edges_on_random_pixels() -> None:
         assert np.array_equal(_median_above(gray, threshold, OUTLINE_MEDIAN), expected)
 
 
-def test_a_page_on_a_table_is_outlined_without_the_full_median(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Paper and table are far apart: the estimate decides, and the quad is the page's."""
+@pytest.fixture
+def median_rows(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The height of every image OpenCV's median filter is given, in order."""
     calls: list[int] = []
     median = cv2.medianBlur
     monkeypatch.setattr(
@@ -55,34 +54,30 @@ def test_a_page_on_a_table_is_outlined_without_the_full_median(
         "medianBlur",
         lambda image, size: calls.append(image.shape[0]) or median(image, size),
     )
+    return calls
+
+
+def test_a_page_on_a_table_is_outlined_without_the_full_median(median_rows: list[int]) -> None:
+    """Paper and table are far apart: the estimate decides, and the quad is the page's."""
     outline = find_outline(photographed_page(1))
     assert outline is not None
     assert not outline.full_frame
     assert 0.5 < outline.coverage < 0.7
     corners = np.array([[70, 40], [430, 60], [410, 320], [60, 300]], np.float32)
     assert np.abs(outline.quad - corners).max() < 6
-    assert calls == [175]  # only the median of every other pixel
+    assert median_rows == [175]  # only the median of every other pixel
     reference = full_median_outline(photographed_page(1))
     assert reference is not None
     assert np.abs(outline.quad - reference.quad).max() <= 1
     assert outline.touching == reference.touching
 
 
-def test_near_the_one_class_cut_off_the_full_median_decides(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_near_the_one_class_cut_off_the_full_median_decides(median_rows: list[int]) -> None:
     """Paper 35 levels above the table: the estimate is within the margin, so the full-size
     median is taken, and the outline is the one it gives."""
     gray = photographed_page(2, paper=200, table=165)
-    calls: list[int] = []
-    median = cv2.medianBlur
-    monkeypatch.setattr(
-        analysis.cv2,
-        "medianBlur",
-        lambda image, size: calls.append(image.shape[0]) or median(image, size),
-    )
     outline = find_outline(gray)
-    assert calls == [175, 350]
+    assert median_rows == [175, 350]
     reference = full_median_outline(gray)
     assert outline is not None
     assert reference is not None
