@@ -1,5 +1,6 @@
-"""Colourfulness from counted (a, b) pairs equals the per-pixel partition it replaced
-(to float32 rounding: OpenCV's vector and scalar paths differ in the last bit)."""
+"""Colourfulness from counted (a, b) pairs equals the per-pixel partition it replaced (to
+float32 rounding: OpenCV's vector and scalar paths differ in the last bit), on the pixels it
+samples; and the sample's percentile stays close to every pixel's."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ import cv2
 import numpy as np
 import pytest
 
-from consumers.quality.analysis import colourfulness
+from consumers.quality.analysis import COLOUR_STRIDE, colourfulness
 from consumers.quality.levels import Levels
 
 
-def per_pixel(document: np.ndarray) -> float:
-    """The previous implementation: partition the chroma of every pixel."""
-    lab = cv2.cvtColor(cv2.medianBlur(document, 3), cv2.COLOR_BGR2LAB)
+def per_pixel(document: np.ndarray, stride: int = 1) -> float:
+    """The first implementation: partition the chroma of every (`stride`-th) smoothed pixel."""
+    smoothed = np.ascontiguousarray(cv2.medianBlur(document, 3)[::stride, ::stride])
+    lab = cv2.cvtColor(smoothed, cv2.COLOR_BGR2LAB)
     _, a, b = cv2.split(lab)
     a_f = a.astype(np.float32) - Levels.of(a).percentile(50)
     b_f = b.astype(np.float32) - Levels.of(b).percentile(50)
@@ -22,28 +24,45 @@ def per_pixel(document: np.ndarray) -> float:
     return float(np.partition(chroma, k)[k])
 
 
-def paper_with_seal(seed: int) -> np.ndarray:
+def paper_with_seal(seed: int, ring_px: int = 3) -> np.ndarray:
     rng = np.random.default_rng(seed)
     page = np.full((420, 300, 3), (236, 242, 246), np.uint8)
     page = np.clip(page + rng.normal(0, 2.5, page.shape), 0, 255).astype(np.uint8)
     for row in range(40, 400, 18):
         cv2.putText(page, "COMPANY 1234", (20, row), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (30, 30, 30))
-    cv2.circle(page, (230, 330), 40, tuple(int(c) for c in rng.integers(0, 256, 3)), 3)
+    colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+    cv2.circle(page, (230, 330), 40, colour, ring_px)
     return page
 
 
+def greyed(page: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(cv2.cvtColor(page, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+
+
 @pytest.mark.parametrize("seed", range(12))
-def test_counted_pairs_give_the_per_pixel_percentile(seed: int) -> None:
+def test_counted_pairs_give_the_per_pixel_percentile_of_the_sample(seed: int) -> None:
     noise = np.random.default_rng(seed).integers(0, 256, (200, 260, 3), dtype=np.uint8)
-    for document in (
-        noise,
-        paper_with_seal(seed),
-        cv2.cvtColor(cv2.cvtColor(paper_with_seal(seed), cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR),
-    ):
-        assert colourfulness(document) == pytest.approx(per_pixel(document), rel=1e-6, abs=1e-6)
+    for document in (noise, paper_with_seal(seed), greyed(paper_with_seal(seed))):
+        expected = per_pixel(document, COLOUR_STRIDE)
+        assert colourfulness(document) == pytest.approx(expected, rel=1e-6, abs=1e-6)
+
+
+def test_a_small_document_is_measured_on_every_pixel() -> None:
+    small = paper_with_seal(3)[300:360, 200:260]
+    assert colourfulness(small) == pytest.approx(per_pixel(small), rel=1e-6, abs=1e-6)
+
+
+@pytest.mark.parametrize("ring_px", [2, 3, 5])
+@pytest.mark.parametrize("seed", range(6))
+def test_the_sample_keeps_a_thin_seal_s_colour(seed: int, ring_px: int) -> None:
+    """The percentile moves by a fraction of a chroma unit, far inside the thresholds' margins
+    (6 for sparse print; a ratio of 0.1 to the contrast)."""
+    page = paper_with_seal(seed, ring_px)
+    every_pixel = per_pixel(page)
+    assert every_pixel > 10.0  # the seal is there to be measured
+    assert colourfulness(page) == pytest.approx(every_pixel, abs=max(1.5, 0.05 * every_pixel))
 
 
 def test_a_grey_page_has_no_colour_and_a_seal_has_some() -> None:
-    grey = cv2.cvtColor(cv2.cvtColor(paper_with_seal(1), cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
-    assert colourfulness(grey) == 0.0
+    assert colourfulness(greyed(paper_with_seal(1))) == 0.0
     assert colourfulness(paper_with_seal(1)) > 10.0
