@@ -16,7 +16,6 @@ from __future__ import annotations
 import atexit
 import logging
 import multiprocessing
-import multiprocessing.pool
 import queue
 import resource
 import threading
@@ -24,6 +23,8 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any, TypeVar
 
 __all__ = ["Sandbox", "SandboxCrashed", "SandboxFailure", "SandboxTimeout", "shared_sandbox"]
@@ -72,53 +73,102 @@ def _prepare(fn: Callable[..., Any], *args: Any) -> None:
         log.warning("sandbox: preparing a child failed (%s)", type(exc).__name__)
 
 
+def _serve(
+    connection: Connection,
+    memory_bytes: int,
+    native_threads: int,
+    preparations: tuple[Preparation, ...],
+) -> None:
+    """The child's loop: one call at a time from the pipe, its result or exception back."""
+    _start_child(memory_bytes, native_threads, preparations)
+    while True:
+        try:
+            kind, fn, args = connection.recv()
+        except EOFError:  # the worker closed its end: nothing more to do
+            return
+        if kind == "prepare":
+            _prepare(fn, *args)
+            continue
+        try:
+            reply: tuple[str, Any] = ("returned", fn(*args))
+        except BaseException as exc:  # the caller raises it (or, for MemoryError, replaces us)
+            reply = ("raised", exc)
+        try:
+            connection.send(reply)
+        except Exception as exc:  # a result or exception that does not pickle
+            connection.send(("raised", SandboxCrashed(f"reply not sendable: {type(exc).__name__}")))
+
+
 class _Child:
-    """One bounded child process, started on first use and replaced after a failure."""
+    """One bounded child process, started on first use and replaced after a failure.
+
+    A plain process and a pipe, driven by the calling thread itself: a call is one pickle
+    each way. (A one-process `multiprocessing.Pool` did the same through three helper threads
+    of its own, which woke for every call and took a fifth of the quality worker's Python time;
+    and when its child died the call only ended at its time limit.)"""
 
     def __init__(self, memory_bytes: int, native_threads: int) -> None:
         self._limits = (memory_bytes, native_threads)
         self._preparations: list[Preparation] = []
-        self._pool: multiprocessing.pool.Pool | None = None
+        self._process: BaseProcess | None = None
+        self._connection: Connection | None = None
+        self._sending = threading.Lock()  # `prepare` may write while a call waits for its reply
 
-    def start(
-        self, fn: Callable[..., T], args: Sequence[Any]
-    ) -> multiprocessing.pool.AsyncResult[T]:
-        return self._running().apply_async(fn, tuple(args))
+    def call(
+        self, fn: Callable[..., T], args: Sequence[Any], deadline: float, limit: float
+    ) -> T | SandboxFailure:
+        """`fn(*args)` here, or the failure it became; exceptions `fn` raised propagate."""
+        connection = self._running()
+        name = fn.__name__
+        with self._sending:
+            connection.send(("call", fn, tuple(args)))
+        try:
+            if not connection.poll(max(0.0, deadline - time.monotonic())):
+                log.warning("sandbox: %s passed %.1f s; child killed", name, limit)
+                self._replace()
+                return SandboxTimeout(f"{name} took longer than {limit} s")
+            kind, value = connection.recv()
+        except (EOFError, OSError):
+            log.warning("sandbox: the child running %s died", name)
+            self._replace()
+            return SandboxCrashed(f"the child running {name} died")
+        if kind == "returned":
+            return value  # type: ignore[no-any-return]
+        if isinstance(value, MemoryError | SandboxCrashed):
+            log.warning("sandbox: %s ran out of memory or could not reply", name)
+            self._replace()  # a child that hit its limit may be in a bad state
+            return (
+                value
+                if isinstance(value, SandboxCrashed)
+                else SandboxCrashed(f"{name} ran out of memory")
+            )
+        raise value
 
     def prepare(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         """Run `fn(*args)` in this child now (starting it) and in every child that replaces it;
         once per function (a process that wires a stage again, as tests do, adds nothing)."""
         if any(prepared is fn for prepared, _ in self._preparations):
             return
-        if self._pool is not None:
-            self._pool.apply_async(_prepare, (fn, *args))
+        if self._connection is not None:
+            with self._sending:
+                self._connection.send(("prepare", fn, args))
         self._preparations.append((fn, args))
         self._running()
 
-    def _running(self) -> multiprocessing.pool.Pool:
-        if self._pool is None:
+    def _running(self) -> Connection:
+        if self._process is None or self._connection is None:
             context = multiprocessing.get_context("forkserver")
-            self._pool = context.Pool(
-                1,
-                initializer=_start_child,
-                initargs=(*self._limits, tuple(self._preparations)),
+            ours, theirs = context.Pipe()
+            process = context.Process(
+                target=_serve,
+                args=(theirs, *self._limits, tuple(self._preparations)),
+                name="sandbox-child",
+                daemon=True,
             )
-        return self._pool
-
-    def outcome(
-        self, pending: multiprocessing.pool.AsyncResult[T], name: str, deadline: float, limit: float
-    ) -> T | SandboxFailure:
-        """The call's result, or the failure it became; exceptions `fn` raised propagate."""
-        try:
-            return pending.get(max(0.0, deadline - time.monotonic()))
-        except multiprocessing.TimeoutError:
-            log.warning("sandbox: %s passed %.1f s; child killed", name, limit)
-            self._replace()
-            return SandboxTimeout(f"{name} took longer than {limit} s")
-        except MemoryError:
-            log.warning("sandbox: %s ran out of memory", name)
-            self._replace()  # a child that hit its limit may be in a bad state
-            return SandboxCrashed(f"{name} ran out of memory")
+            process.start()
+            theirs.close()
+            self._process, self._connection = process, ours
+        return self._connection
 
     def _replace(self) -> None:
         """Kill the child; a prepared one is replaced at once, to be ready for the next call."""
@@ -127,10 +177,13 @@ class _Child:
             self._running()
 
     def kill(self) -> None:
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
-            self._pool = None
+        if self._process is not None:
+            self._process.kill()
+            self._process.join()
+            self._process = None
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
 class Sandbox:
@@ -183,16 +236,27 @@ class Sandbox:
         children, each under `timeout_s` from its start; results in order, a call that
         failed its limits as the failure (so one hostile file does not cost its neighbour's
         result). An exception `fn` itself raised propagates once every call has finished."""
-        started = [self._callers.submit(self._call, timeout_s, fn, args) for args in calls]
+        if not calls:
+            return []
+        # The calling thread makes the last call itself: one thread hop fewer per call.
+        *others, last = calls
+        started = [self._callers.submit(self._call, timeout_s, fn, args) for args in others]
         outcomes: list[T | SandboxFailure] = []
         raised: BaseException | None = None
+        last_raised: BaseException | None = None
+        try:
+            final = self._call(timeout_s, fn, last)
+        except Exception as exc:  # fn's own error: raised once every call has ended
+            last_raised = exc
         for pending in started:
             try:
                 outcomes.append(pending.result())
-            except Exception as exc:  # fn's own error: raised once every call has ended
-                raised = raised or exc
+            except Exception as exc:
+                raised = raised or exc  # the first call's error, in the calls' order
+        raised = raised or last_raised
         if raised is not None:
             raise raised
+        outcomes.append(final)
         return outcomes
 
     def _call(
@@ -201,7 +265,7 @@ class Sandbox:
         child = self._free.get()
         try:
             deadline = time.monotonic() + timeout_s
-            return child.outcome(child.start(fn, args), fn.__name__, deadline, timeout_s)
+            return child.call(fn, args, deadline, timeout_s)
         finally:
             self._free.put(child)
 

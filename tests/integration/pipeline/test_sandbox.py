@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from pipeline.sandbox import Sandbox, SandboxTimeout
+from pipeline.sandbox import Sandbox, SandboxCrashed, SandboxTimeout
 
 
 def _thread_budget() -> tuple[int, str | None]:
@@ -149,6 +149,48 @@ def test_a_call_past_its_limit_does_not_cost_its_neighbour_its_result() -> None:
             sandbox.run(0.5, _pid_after, 30.0)
         with pytest.raises(ValueError, match="no 7"):  # the function's own error propagates
             sandbox.run_each(30.0, _refuse, [(7,), (8,)])
+        assert isinstance(sandbox.run(30.0, _pid_after, 0.0), int)
+    finally:
+        sandbox.close()
+
+
+def _die() -> None:
+    os._exit(3)  # as a decoder's segmentation fault or the kernel's OOM killer would end it
+
+
+def _exhaust() -> bytes:
+    return bytes(8 << 30)  # past the child's address-space limit
+
+
+def _unpicklable() -> object:
+    return lambda: None
+
+
+def test_a_child_that_dies_is_a_crash_at_once_and_is_replaced() -> None:
+    """Not a wait until the time limit: the pipe's end closes as the child dies."""
+    sandbox = Sandbox(native_threads=1)
+    try:
+        before = sandbox.run(30.0, _pid_after, 0.0)
+        started = time.perf_counter()
+        with pytest.raises(SandboxCrashed, match="died"):
+            sandbox.run(30.0, _die)
+        assert time.perf_counter() - started < 5.0
+        after = sandbox.run(30.0, _pid_after, 0.0)
+        assert after != before
+    finally:
+        sandbox.close()
+
+
+def test_memory_past_the_limit_and_an_unsendable_result_are_crashes_not_lost_workers() -> None:
+    sandbox = Sandbox(memory_bytes=1 << 30, native_threads=1)
+    try:
+        before = sandbox.run(30.0, _pid_after, 0.0)
+        with pytest.raises(SandboxCrashed, match="memory"):
+            sandbox.run(30.0, _exhaust)
+        replaced = sandbox.run(30.0, _pid_after, 0.0)
+        assert replaced != before
+        with pytest.raises(SandboxCrashed, match="not sendable"):
+            sandbox.run(30.0, _unpicklable)
         assert isinstance(sandbox.run(30.0, _pid_after, 0.0), int)
     finally:
         sandbox.close()
