@@ -412,8 +412,14 @@ def colourfulness(document: Pixels) -> float:
     that survives the 3-px median is at least that wide, so it keeps its share of the sample.
     """
     smoothed = cv2.medianBlur(document, 3)
-    if min(smoothed.shape[:2]) >= COLOUR_STRIDE * 32:
-        smoothed = np.ascontiguousarray(smoothed[::COLOUR_STRIDE, ::COLOUR_STRIDE])
+    height, width = smoothed.shape[:2]
+    if min(height, width) >= COLOUR_STRIDE * 32:
+        # Picked by OpenCV's nearest-neighbour resize at an exact integer factor (pixel
+        # `COLOUR_STRIDE * i`), from the part whose sides are whole multiples of the stride:
+        # numpy's strided copy of three channels cost more than the conversion it saved.
+        whole = smoothed[: height - height % COLOUR_STRIDE, : width - width % COLOUR_STRIDE]
+        size = (width // COLOUR_STRIDE, height // COLOUR_STRIDE)
+        smoothed = cv2.resize(whole, size, interpolation=cv2.INTER_NEAREST)
     lab = cv2.cvtColor(smoothed, cv2.COLOR_BGR2LAB)
     # Every pixel's chroma comes from one of at most 65,536 (a, b) pairs: count the pairs,
     # compute each present pair's chroma once and walk them in order. The same value as

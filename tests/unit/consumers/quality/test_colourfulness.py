@@ -14,7 +14,11 @@ from consumers.quality.levels import Levels
 
 def per_pixel(document: np.ndarray, stride: int = 1) -> float:
     """The first implementation: partition the chroma of every (`stride`-th) smoothed pixel."""
-    smoothed = np.ascontiguousarray(cv2.medianBlur(document, 3)[::stride, ::stride])
+    smoothed = cv2.medianBlur(document, 3)
+    height, width = smoothed.shape[:2]
+    smoothed = np.ascontiguousarray(
+        smoothed[: height - height % stride, : width - width % stride][::stride, ::stride]
+    )
     lab = cv2.cvtColor(smoothed, cv2.COLOR_BGR2LAB)
     _, a, b = cv2.split(lab)
     a_f = a.astype(np.float32) - Levels.of(a).percentile(50)
@@ -41,7 +45,8 @@ def greyed(page: np.ndarray) -> np.ndarray:
 
 @pytest.mark.parametrize("seed", range(12))
 def test_counted_pairs_give_the_per_pixel_percentile_of_the_sample(seed: int) -> None:
-    noise = np.random.default_rng(seed).integers(0, 256, (200, 260, 3), dtype=np.uint8)
+    rng = np.random.default_rng(seed)
+    noise = rng.integers(0, 256, (200 + seed, 261 + seed, 3), dtype=np.uint8)  # odd sides too
     for document in (noise, paper_with_seal(seed), greyed(paper_with_seal(seed))):
         expected = per_pixel(document, COLOUR_STRIDE)
         assert colourfulness(document) == pytest.approx(expected, rel=1e-6, abs=1e-6)
