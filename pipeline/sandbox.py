@@ -134,14 +134,12 @@ class _Child:
             return SandboxCrashed(f"the child running {name} died")
         if kind == "returned":
             return value  # type: ignore[no-any-return]
-        if isinstance(value, MemoryError | SandboxCrashed):
-            log.warning("sandbox: %s ran out of memory or could not reply", name)
+        if isinstance(value, MemoryError):
+            value = SandboxCrashed(f"{name} ran out of memory")
+        if isinstance(value, SandboxCrashed):
+            log.warning("sandbox: %s: %s; child replaced", name, value)
             self._replace()  # a child that hit its limit may be in a bad state
-            return (
-                value
-                if isinstance(value, SandboxCrashed)
-                else SandboxCrashed(f"{name} ran out of memory")
-            )
+            return value
         raise value
 
     def prepare(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
@@ -156,7 +154,7 @@ class _Child:
         self._running()
 
     def _running(self) -> Connection:
-        if self._process is None or self._connection is None:
+        if self._connection is None:  # set together with `_process`
             context = multiprocessing.get_context("forkserver")
             ours, theirs = context.Pipe()
             process = context.Process(
