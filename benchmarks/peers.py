@@ -130,7 +130,9 @@ def serve_ours(settings: Settings, hop: str, source: str, sink: str) -> None:
             quality.handle,
             "quality hop",
             cpu_bound=True,
-            records_at_once=stage_named("quality").records_at_once,  # as `kyb worker quality`
+            # as `kyb worker quality`
+            records_at_once=stage_named("quality").records_at_once,
+            records_per_poll=stage_named("quality").records_per_poll,
         )
     HopWorker(stage, settings, sink, build_state(settings)).run()
 

@@ -65,9 +65,11 @@ def records_per_poll(stage: Stage, settings: Settings) -> int:
     """A CPU-bound stage reads small batches, so a rebalance never waits on a long one; one
     that handles several records at once reads that many times more (the batch takes about
     as long, and its handlers are not left idle while the last record of a short batch ends
-    and the next batch is read)."""
+    and the next batch is read); a stage may set its own (`Stage.records_per_poll`)."""
     if not stage.cpu_bound:
         return settings.max_poll_records
+    if stage.records_per_poll is not None:
+        return stage.records_per_poll
     return settings.max_poll_records_cpu_bound * stage.records_at_once
 
 

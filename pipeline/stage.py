@@ -155,6 +155,11 @@ class Stage:
     #: the worker thread idle, so a second record's reading and the first one's publishing
     #: overlap the children's work (`pipeline.overlap`).
     records_at_once: int = 1
+    #: Records a CPU-bound stage's worker reads per poll; None: `max_poll_records_cpu_bound`
+    #: for each record it handles at once. Its handlers idle while a batch's last record ends
+    #: and the next batch is read, so a stage whose records take milliseconds, not a second,
+    #: reads more of them at once.
+    records_per_poll: int | None = None
     tick: Ticker | None = None  # run every `settings.tick_interval_s` by each worker
     outcomes: Outcomes = no_outcomes  # counted per window by the metrics middleware
     on_startup: Callable[[Context], None] | None = None  # once per worker, before any event

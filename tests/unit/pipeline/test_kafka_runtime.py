@@ -3,7 +3,7 @@ and how many records it reads per poll."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kafka.errors import KafkaTimeoutError
 from kafka.structs import TopicPartition
@@ -56,6 +56,16 @@ def test_a_cpu_bound_stage_reads_small_batches_times_its_records_at_once() -> No
     settings = Settings(max_poll_records=100, max_poll_records_cpu_bound=3)
     assert records_per_poll(stage_named("verdict"), settings) == 100
     assert records_per_poll(stage_named("ocr"), settings) == 3
+    assert stage_named("ocr").records_per_poll is None
+    two_at_once = replace(stage_named("ocr"), records_at_once=2)
+    assert records_per_poll(two_at_once, settings) == 6  # two at once: the batch takes as long
+
+
+def test_a_stage_of_quick_records_reads_its_own_batch() -> None:
+    """Quality's records take milliseconds: its batch is its own, whatever OCR's is."""
     quality = stage_named("quality")
-    assert quality.records_at_once == 2
-    assert records_per_poll(quality, settings) == 6  # two at once: the batch takes as long
+    assert quality.records_per_poll == 16
+    for cpu_bound_batch in (1, 3, 50):
+        settings = Settings(max_poll_records_cpu_bound=cpu_bound_batch)
+        assert records_per_poll(quality, settings) == 16
+    assert records_per_poll(replace(quality, records_per_poll=5), Settings()) == 5
