@@ -460,13 +460,15 @@ def sharpness(gray: Pixels) -> float:
         return 0.0
     levels = Levels.of(gray)
     spread = max(levels.percentile(98) - levels.percentile(2), 16.0)
-    energies = [_variance(cv2.filter2D(gray, cv2.CV_32F, k)) for k in _DIRECTIONS]
+    # Second differences of 8-bit pixels are whole numbers within +-510: 16-bit integers hold
+    # them exactly, in half the memory traffic of floats (the filtering's cost was halved).
+    energies = [_variance(cv2.filter2D(gray, cv2.CV_16S, k)) for k in _DIRECTIONS]
     return min(energies) / spread**2 * 100
 
 
 def _variance(values: MatLike) -> float:
-    """Variance of a float image in two of OpenCV's passes, summed in doubles (numpy's
-    `var` makes three and a temporary copy; this was half of the sharpness measurement)."""
+    """Variance of an image in two of OpenCV's passes, summed in doubles (numpy's `var`
+    makes three and a temporary copy; this was half of the sharpness measurement)."""
     count = values.shape[0] * values.shape[1]
     mean = cv2.sumElems(values)[0] / count
     return max(0.0, cv2.norm(values, cv2.NORM_L2SQR) / count - mean * mean)

@@ -1,4 +1,5 @@
-"""Sharpness: the worst direction's second-derivative energy, its variance summed in doubles."""
+"""Sharpness: the worst direction's second-derivative energy, in exact 16-bit integers, its
+variance summed in doubles."""
 
 from __future__ import annotations
 
@@ -17,6 +18,31 @@ def test_variance_equals_numpy_s(seed: int) -> None:
         response = cv2.filter2D(page, cv2.CV_32F, kernel)
         expected = float(response.astype(np.float64).var())
         assert _variance(response) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_sixteen_bit_differences_equal_float_ones_exactly(seed: int) -> None:
+    """Noise has the largest second differences (up to +-510): integers hold every one."""
+    rng = np.random.default_rng(seed)
+    page = rng.integers(0, 256, (150, 210), dtype=np.uint8)
+    page[::2, ::2], page[1::2, 1::2] = 255, 0  # the extremes next to each other
+    for kernel in _DIRECTIONS:
+        exact = cv2.filter2D(page, cv2.CV_16S, kernel)
+        floats = cv2.filter2D(page, cv2.CV_32F, kernel)
+        assert np.array_equal(exact.astype(np.float32), floats)
+        assert _variance(exact) == _variance(floats)
+
+
+def test_sharpness_equals_the_float_reference() -> None:
+    """The measure itself, against numpy on floats, for a page of print."""
+    rng = np.random.default_rng(3)
+    page = np.full((240, 320), 230, np.uint8)
+    for row in range(20, 230, 14):
+        cv2.putText(page, "REG 91310000", (10, row), cv2.FONT_HERSHEY_SIMPLEX, 0.45, 25)
+    page = np.clip(page + rng.normal(0, 2.0, page.shape), 0, 255).astype(np.uint8)
+    spread = max(float(np.percentile(page, 98) - np.percentile(page, 2)), 16.0)
+    energies = [float(cv2.filter2D(page, cv2.CV_64F, kernel).var()) for kernel in _DIRECTIONS]
+    assert sharpness(page) == pytest.approx(min(energies) / spread**2 * 100, rel=1e-9)
 
 
 def test_variance_of_a_constant_image_is_zero() -> None:
