@@ -27,6 +27,8 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any, TypeVar
 
+from pipeline.threads import limit_native_threads, reuse_freed_memory
+
 __all__ = ["Sandbox", "SandboxCrashed", "SandboxFailure", "SandboxTimeout", "shared_sandbox"]
 
 T = TypeVar("T")
@@ -54,11 +56,10 @@ def _start_child(
 ) -> None:
     if memory_bytes > 0:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    reuse_freed_memory()  # a child works on one image after another: keep their buffers
     if native_threads > 0:
         # The worker's thread budget must hold where the pixels are worked on: a forkserver
         # child starts with OpenCV's default (one thread per core), not the worker's setting.
-        from pipeline.threads import limit_native_threads
-
         limit_native_threads(native_threads)
     for fn, args in preparations:
         _prepare(fn, *args)

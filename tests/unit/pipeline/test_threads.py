@@ -17,11 +17,11 @@ def test_libc_is_looked_up_once_however_many_batches(monkeypatch: pytest.MonkeyP
         lookups.append(name)
         return real(name)
 
-    threads._malloc_trim.cache_clear()
+    threads._libc_function.cache_clear()
     monkeypatch.setattr(ctypes.util, "find_library", counting)
     try:
         for _ in range(5):
             threads.release_native_memory()
     finally:
-        threads._malloc_trim.cache_clear()
+        threads._libc_function.cache_clear()
     assert lookups == ["c"]
