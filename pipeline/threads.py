@@ -22,7 +22,7 @@ def limit_native_threads(threads: int) -> None:
 def release_native_memory() -> None:
     """Hand freed heap memory back to the OS (glibc keeps it otherwise, and a worker that
     decodes 12-MP photos would ratchet its RSS up one document at a time)."""
-    trim = _malloc_trim()
+    trim = _libc_function("malloc_trim")
     if trim is not None:
         trim(0)
 
@@ -46,10 +46,6 @@ def reuse_freed_memory() -> None:
     if mallopt is not None:
         mallopt(_M_MMAP_THRESHOLD, HEAP_BUFFERS_UP_TO)
         mallopt(_M_TRIM_THRESHOLD, HEAP_KEPT_FREE)
-
-
-def _malloc_trim() -> Callable[..., int] | None:
-    return _libc_function("malloc_trim")
 
 
 @cache

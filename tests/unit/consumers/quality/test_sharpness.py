@@ -35,11 +35,7 @@ def test_sixteen_bit_differences_equal_float_ones_exactly(seed: int) -> None:
 
 def test_sharpness_equals_the_float_reference() -> None:
     """The measure itself, against numpy on floats, for a page of print."""
-    rng = np.random.default_rng(3)
-    page = np.full((240, 320), 230, np.uint8)
-    for row in range(20, 230, 14):
-        cv2.putText(page, "REG 91310000", (10, row), cv2.FONT_HERSHEY_SIMPLEX, 0.45, 25)
-    page = np.clip(page + rng.normal(0, 2.0, page.shape), 0, 255).astype(np.uint8)
+    page = _printed_page(paper=230, ink=25, noise=2.0, seed=3)
     spread = max(float(np.percentile(page, 98) - np.percentile(page, 2)), 16.0)
     energies = [float(cv2.filter2D(page, cv2.CV_64F, kernel).var()) for kernel in _DIRECTIONS]
     assert sharpness(page) == pytest.approx(min(energies) / spread**2 * 100, rel=1e-9)
@@ -50,10 +46,15 @@ def test_variance_of_a_constant_image_is_zero() -> None:
 
 
 def test_motion_blur_in_one_direction_lowers_sharpness() -> None:
-    rng = np.random.default_rng(1)
-    page = np.full((240, 320), 235, np.uint8)
-    for row in range(20, 230, 14):
-        cv2.putText(page, "REG 91310000", (10, row), cv2.FONT_HERSHEY_SIMPLEX, 0.45, 20)
-    page = np.clip(page + rng.normal(0, 1.5, page.shape), 0, 255).astype(np.uint8)
+    page = _printed_page(paper=235, ink=20, noise=1.5, seed=1)
     smeared = cv2.filter2D(page, -1, np.full((1, 9), 1 / 9, np.float32))
     assert sharpness(smeared) < 0.5 * sharpness(page)
+
+
+def _printed_page(paper: int, ink: int, noise: float, seed: int) -> np.ndarray:
+    """Lines of print on paper, with sensor noise."""
+    rng = np.random.default_rng(seed)
+    page = np.full((240, 320), paper, np.uint8)
+    for row in range(20, 230, 14):
+        cv2.putText(page, "REG 91310000", (10, row), cv2.FONT_HERSHEY_SIMPLEX, 0.45, ink)
+    return np.clip(page + rng.normal(0, noise, page.shape), 0, 255).astype(np.uint8)
