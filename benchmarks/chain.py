@@ -1,10 +1,10 @@
 """The whole chain under a burst: the six stages as `kyb worker` processes on the Tansu broker,
 with real Redis and SMTP, N submissions published at once (mixed clean / blurry / mismatch).
 
-Run six times side by side: one worker per stage, then two quality and two OCR workers, each
-with the stages only reviewers wait on (OCR, assignment, compliance) at normal priority and
-yielding the CPU to the customer's path (the default, `KYB_YIELD_NICE`);
-one worker per stage checking a submission's sides one after the other instead of at once
+Run seven times side by side: one worker per stage with the stages only reviewers wait on (OCR,
+assignment, compliance) at normal priority, niced (`KYB_YIELD_POLICY=nice`) and under
+SCHED_IDLE (`idle`, the default); two quality and two OCR workers at normal priority and
+idle; one worker per stage checking a submission's sides one after the other instead of at once
 (`KYB_SANDBOX_CHILDREN=1`, the design before); and the quality worker alone (the bound on the
 feedback: the run ends at the quality answers). Reports
 submissions/s end to end; p50/p95/max of submission -> QualityChecked (the customer's instant
@@ -64,16 +64,17 @@ TWO_QUALITY_TWO_OCR = {"quality": 2, "ocr": 2}
 #: The quality worker with nothing else on the machine but the broker and the benchmark: the
 #: bound on the feedback that the rest of the chain can only lengthen.
 QUALITY_ALONE = {stage.name: 0 for stage in STAGES if stage.name != "quality"}
-#: (workers per stage, the reviewer stages' nice increment, quality sandbox children): the
-#: defaults (OCR, assign and compliance yielding, both sides at once) against those stages at
-#: normal priority and against one side at a time.
+#: (workers per stage, how the reviewer stages yield, quality sandbox children): the defaults
+#: (OCR, assign and compliance under SCHED_IDLE, both sides at once) against those stages at
+#: normal priority ("nice 0") and niced, and against one side at a time.
 RUNS = (
-    (ONE_EACH, 0, 2),
-    (ONE_EACH, 10, 2),
-    (ONE_EACH, 10, 1),
-    (TWO_QUALITY_TWO_OCR, 0, 2),
-    (TWO_QUALITY_TWO_OCR, 10, 2),
-    (QUALITY_ALONE, 10, 2),
+    (ONE_EACH, "nice 0", 2),
+    (ONE_EACH, "nice 10", 2),
+    (ONE_EACH, "idle", 2),
+    (ONE_EACH, "idle", 1),
+    (TWO_QUALITY_TWO_OCR, "nice 0", 2),
+    (TWO_QUALITY_TWO_OCR, "idle", 2),
+    (QUALITY_ALONE, "idle", 2),
 )
 FINAL_MAILS = ("verified", "rejected", "resubmission_required")
 WATCHED = ("kyb.quality.checked", "kyb.review.tasks", "kyb.notifications.results")
@@ -198,9 +199,11 @@ def run_chain(
     replicas: dict[str, int],
     submissions: list[tuple[dict[str, Any], Path, Path]],
     base: Path,
-    yield_nice: int = 10,
+    yielding: str = "idle",
     sandbox_children: int = 2,
 ) -> dict[str, Any]:
+    """`yielding`: how the reviewer stages yield the CPU, `idle` or `nice <increment>`."""
+    policy, _, nice = yielding.partition(" ")
     workdir = Path(tempfile.mkdtemp(dir=base))
     broker = start_broker(workdir)
     smtp = SmtpServer()
@@ -216,7 +219,8 @@ def run_chain(
         "KYB_SESSION_TIMEOUT_MS": "6000",
         "KYB_HEARTBEAT_INTERVAL_MS": "1000",
         "OMP_THREAD_LIMIT": "1",
-        "KYB_YIELD_NICE": str(yield_nice),
+        "KYB_YIELD_POLICY": policy,
+        "KYB_YIELD_NICE": nice or "10",
         "KYB_SANDBOX_CHILDREN": str(sandbox_children),
     }
     settings = Settings(
@@ -311,7 +315,7 @@ def run_chain(
     quality_cpu_s = stage_cpu["quality"] / max(len(completed), 1)
     return {
         "workers": dict(replicas),
-        "yield_nice": yield_nice,
+        "yielding": yielding,
         "sandbox_children": sandbox_children,
         "submissions": len(published),
         "completed": len(completed),
@@ -431,7 +435,7 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
         y_max = max([v for _, lags in series for v in lags.values()] or [1])
         cv2.putText(
             canvas,
-            f"{_workers_label(run['workers'])}, reviewer stages nice {run['yield_nice']},"
+            f"{_workers_label(run['workers'])}, reviewer stages {run['yielding']},"
             f" quality sides at once: {run['sandbox_children']}",
             (margin, top + 20),
             cv2.FONT_HERSHEY_SIMPLEX,
@@ -485,8 +489,8 @@ def main() -> None:
         base = Path(scratch)
         submissions = make_submissions(args.submissions, base / "uploads", args.seed)
         runs = [
-            run_chain(replicas, submissions, base, yield_nice=nice, sandbox_children=children)
-            for replicas, nice, children in RUNS
+            run_chain(replicas, submissions, base, yielding, sandbox_children=children)
+            for replicas, yielding, children in RUNS
         ]
     plot(runs, args.plot)
     for run in runs:

@@ -12,6 +12,8 @@ from typing import Literal, Self
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pipeline.priority import YieldPolicy
+
 OcrEngineName = Literal["tesserocr", "pytesseract", "rapidocr"]
 
 
@@ -155,8 +157,14 @@ class Settings(BaseSettings):
         ge=0,
         le=19,
         description="nice increment for the stages only reviewers wait on (OCR, assignment, "
-        "compliance), which yield the CPU to the customer's instant feedback (quality); "
-        "0 runs them at normal priority",
+        "compliance) under `yield_policy=nice`, so they yield the CPU to the customer's "
+        "instant feedback (quality); 0 runs them at normal priority",
+    )
+    yield_policy: YieldPolicy = Field(
+        default="idle",
+        description="how those stages yield: `nice` lowers their priority by `yield_nice`; "
+        "`idle` runs them under Linux SCHED_IDLE, so they get a core only when nothing else "
+        "wants it",
     )
     sandbox: bool = Field(
         default=True, description="decode customer files and run OCR in a bounded child process"

@@ -146,7 +146,7 @@ class Stage:
     handler: Handler
     description: str
     cpu_bound: bool = False
-    #: Runs at a lower CPU priority (`settings.yield_nice`), so on a shared machine the stages a
+    #: Runs at a lower CPU priority (`settings.yield_policy`), so on a shared machine the stages a
     #: customer waits on (the quality feedback, its status and email) get the CPU first: set on
     #: the stages only reviewers wait on.
     yields_cpu: bool = False

@@ -49,10 +49,10 @@ def worker(
         from pipeline.threads import limit_native_threads
 
         limit_native_threads(settings.native_threads)
-    if chosen.yields_cpu and settings.yield_nice:
-        import os
+    if chosen.yields_cpu:
+        from pipeline.priority import yield_cpu
 
-        os.nice(settings.yield_nice)  # its sandbox children inherit it
+        yield_cpu(settings.yield_policy, settings.yield_nice)  # its sandbox children inherit it
     runner = KafkaWorker(build_processor(chosen, settings), settings)
     runner.install_signal_handlers()
     runner.run(max_seconds=max_seconds)

@@ -114,11 +114,13 @@ def test_reviewer_stages_yield_the_cpu_to_the_quality_feedback(
     kafka_broker: str, tmp_path: Path
 ) -> None:
     """On a shared machine the customer's instant answer (quality) must not queue behind work
-    for reviewers: OCR, assignment and compliance read the same burst and run niced
-    (`KYB_YIELD_NICE`), the quality and verdict workers do not."""
+    for reviewers: OCR, assignment and compliance read the same burst and, under
+    `KYB_YIELD_POLICY=nice`, run niced by `KYB_YIELD_NICE`; the quality and verdict workers do
+    not."""
     env = os.environ | {
         "KYB_BOOTSTRAP_SERVERS": kafka_broker,
         "KYB_DOCUMENT_ROOTS": json.dumps([str(tmp_path)]),
+        "KYB_YIELD_POLICY": "nice",
     }
     assert subprocess.run(kyb_command("topics", "create"), env=env, timeout=60).returncode == 0
     own = os.nice(0)
@@ -138,6 +140,44 @@ def test_reviewer_stages_yield_the_cpu_to_the_quality_feedback(
             assert process.nice() == own + 10, name
         for name in CUSTOMER_WAITS_ON:
             assert psutil.Process(workers[name].pid).nice() == own, name
+    finally:
+        for proc in workers.values():
+            stop_process(proc, timeout=20)
+
+
+def _policies(process: psutil.Process) -> set[int]:
+    """Scheduling policies of every thread of `process` and of its children."""
+    members = [process, *process.children(recursive=True)]
+    return {os.sched_getscheduler(t.id) for m in members for t in m.threads()}
+
+
+def test_idle_policy_runs_reviewer_stages_only_on_spare_cpu(
+    kafka_broker: str, tmp_path: Path
+) -> None:
+    """`KYB_YIELD_POLICY=idle`: the OCR worker, every thread of it (the Kafka client's too)
+    and its sandbox children run under SCHED_IDLE; the quality worker stays normal."""
+    env = os.environ | {
+        "KYB_BOOTSTRAP_SERVERS": kafka_broker,
+        "KYB_DOCUMENT_ROOTS": json.dumps([str(tmp_path)]),
+        "KYB_YIELD_POLICY": "idle",
+    }
+    assert subprocess.run(kyb_command("topics", "create"), env=env, timeout=60).returncode == 0
+    workers = {
+        name: subprocess.Popen(
+            kyb_command("worker", name, "--max-seconds", "20"),
+            env=env,
+            stdout=(tmp_path / f"{name}.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        for name in ("quality", "ocr")
+    }
+    try:
+        ocr, quality = (psutil.Process(workers[name].pid) for name in ("ocr", "quality"))
+        wait_for(lambda: ocr.children() and len(ocr.threads()) > 1, 15, what="ocr started")
+        wait_for(lambda: quality.children(), 15, what="quality started")
+        assert _policies(ocr) == {os.SCHED_IDLE}
+        assert _policies(quality) == {os.SCHED_OTHER}
+        assert ocr.nice() == quality.nice()  # idle replaces the nice increment
     finally:
         for proc in workers.values():
             stop_process(proc, timeout=20)

@@ -1,0 +1,43 @@
+"""CPU priority of the stages only reviewers wait on, so the customer's instant feedback
+(quality) gets the cores first on a shared machine.
+
+Linux schedules threads, not processes: the policy is set on every thread the worker already
+has (numpy's and OpenCV's pools start at import) and is inherited by every thread and process
+it starts later, so `kyb worker` sets it before the Kafka client and the sandbox children start.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Literal
+
+YieldPolicy = Literal["nice", "idle"]
+
+log = logging.getLogger(__name__)
+
+
+def yield_cpu(policy: YieldPolicy, nice: int) -> None:
+    """`nice`: a lower weight under the normal scheduler (still a share of a busy core).
+    `idle`: SCHED_IDLE, which runs only when no normal task wants the core; a queue of
+    reviewer work then waits behind a feedback burst instead of slowing it. Where SCHED_IDLE
+    is missing (not Linux) or refused, the worker runs niced rather than not at all."""
+    if policy == "idle":
+        try:
+            for thread in _own_threads():
+                os.sched_setscheduler(thread, os.SCHED_IDLE, os.sched_param(0))
+            return
+        except (AttributeError, OSError) as error:
+            log.warning("SCHED_IDLE unavailable (%s); running niced by %d instead", error, nice)
+    if nice:
+        for thread in _own_threads():
+            current = os.getpriority(os.PRIO_PROCESS, thread)
+            os.setpriority(os.PRIO_PROCESS, thread, min(current + nice, 19))
+
+
+def _own_threads() -> list[int]:
+    """Thread ids of this process (Linux); elsewhere 0, the calling thread."""
+    try:
+        return [int(name) for name in os.listdir("/proc/self/task")]
+    except OSError:
+        return [0]
