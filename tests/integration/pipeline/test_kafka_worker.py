@@ -110,6 +110,21 @@ CUSTOMER_WAITS_ON = ("quality", "verdict")
 REVIEWERS_WAIT_ON = ("ocr", "assign", "compliance")
 
 
+def _start_workers(
+    names: tuple[str, ...], env: dict[str, str], logs: Path
+) -> dict[str, subprocess.Popen[bytes]]:
+    """One `kyb worker` per stage name, stopping by itself after 20 s, its output in `logs`."""
+    return {
+        name: subprocess.Popen(
+            kyb_command("worker", name, "--max-seconds", "20"),
+            env=env,
+            stdout=(logs / f"{name}.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        for name in names
+    }
+
+
 def test_reviewer_stages_yield_the_cpu_to_the_quality_feedback(
     kafka_broker: str, tmp_path: Path
 ) -> None:
@@ -124,15 +139,7 @@ def test_reviewer_stages_yield_the_cpu_to_the_quality_feedback(
     }
     assert subprocess.run(kyb_command("topics", "create"), env=env, timeout=60).returncode == 0
     own = os.nice(0)
-    workers = {
-        name: subprocess.Popen(
-            kyb_command("worker", name, "--max-seconds", "20"),
-            env=env,
-            stdout=(tmp_path / f"{name}.log").open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-        for name in CUSTOMER_WAITS_ON + REVIEWERS_WAIT_ON
-    }
+    workers = _start_workers(CUSTOMER_WAITS_ON + REVIEWERS_WAIT_ON, env, tmp_path)
     try:
         for name in REVIEWERS_WAIT_ON:
             process = psutil.Process(workers[name].pid)
@@ -162,15 +169,7 @@ def test_idle_policy_runs_reviewer_stages_only_on_spare_cpu(
         "KYB_YIELD_POLICY": "idle",
     }
     assert subprocess.run(kyb_command("topics", "create"), env=env, timeout=60).returncode == 0
-    workers = {
-        name: subprocess.Popen(
-            kyb_command("worker", name, "--max-seconds", "20"),
-            env=env,
-            stdout=(tmp_path / f"{name}.log").open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-        for name in ("quality", "ocr")
-    }
+    workers = _start_workers(("quality", "ocr"), env, tmp_path)
     try:
         ocr, quality = (psutil.Process(workers[name].pid) for name in ("ocr", "quality"))
         wait_for(lambda: ocr.children() and len(ocr.threads()) > 1, 15, what="ocr started")
