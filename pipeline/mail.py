@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from email.message import EmailMessage
+from email.message import Message
 from pathlib import Path
 from typing import Protocol
 
@@ -17,14 +17,14 @@ class PermanentMailError(Exception):
 
 
 class MailTransport(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: Message) -> None: ...
 
 
 class SmtpTransport:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         s = self.settings
         try:
             if s.smtp_security == "tls":
@@ -66,7 +66,7 @@ class OutboxTransport:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         name = str(message["Message-ID"]).strip("<>").split("@")[0]
         (self.directory / f"{name}.eml").write_bytes(bytes(message))

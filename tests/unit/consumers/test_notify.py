@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 
+import pytest
 import redis
 
 from consumers import notify
@@ -59,6 +60,31 @@ def test_customer_text_is_escaped_and_never_a_header() -> None:
         assert "evil.example" not in body
         assert "script" not in body
     assert "The company name does not match the registration document." in text
+
+
+@pytest.mark.parametrize(("locale", "encoding"), [(Locale.EN, "7bit"), (Locale.ZH_CN, "base64")])
+def test_email_reads_back_in_its_language_with_the_lightest_encoding(
+    locale: Locale, encoding: str
+) -> None:
+    event = request(NotificationTemplate.RESUBMISSION_REQUIRED, reasons=["name_mismatch"])
+    message = notify.render(
+        event.model_copy(update={"locale": locale}), "<id@kyb.example>", "kyb@kyb.example"
+    )
+    parsed = message_from_bytes(bytes(message), policy=policy.default)
+    texts = TEXTS[locale]
+    assert parsed["Subject"] == texts.subjects[NotificationTemplate.RESUBMISSION_REQUIRED]
+    assert parsed.get_content_type() == "multipart/alternative"
+    for subtype in ("plain", "html"):
+        part = parsed.get_body((subtype,))
+        assert part is not None
+        assert part["Content-Transfer-Encoding"] == encoding
+        assert texts.reasons[ReasonCode.NAME_MISMATCH] in part.get_content()
+
+
+@pytest.mark.parametrize("sender", ["kyb@kyb.example\r\nBcc: v@x.example", "kyb@kyb.example\nX: y"])
+def test_a_line_break_in_a_header_is_refused_not_written(sender: str) -> None:
+    with pytest.raises(ValueError, match="line break in the From header"):
+        notify.render(request(reasons=["other"]), "<id@kyb.example>", sender)
 
 
 def test_every_rejection_reason_reads_as_a_sentence_in_both_languages() -> None:
