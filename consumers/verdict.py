@@ -106,15 +106,15 @@ def handle(event: Envelope, ctx: Context) -> Sequence[Envelope]:
     if isinstance(event, ReviewDecision):
         _check_decision(event, ctx)
 
-    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any], tuple[list[str], str]]:
+    def mutate(doc: dict[str, Any] | None) -> tuple[dict[str, Any], tuple[list[Envelope], str]]:
         state = AccountState.model_validate(doc or {})
         key = str(event.event_id)
-        if key in state.applied:
-            return state.model_dump(mode="json"), (state.applied[key], state.refusals.get(key, ""))
+        if key in state.applied:  # a replay: the outputs the first time, as they were stored
+            stored: list[Envelope] = [decode_event(raw.encode()) for raw in state.applied[key]]
+            return state.model_dump(mode="json"), (stored, state.refusals.get(key, ""))
         t = _Transitions(state, event, ctx)
         _apply(t, event)
-        outputs = [encode_event(out).decode() for out in t.outputs]
-        state.applied[key] = outputs
+        state.applied[key] = [encode_event(out).decode() for out in t.outputs]
         if t.refusal:
             state.refusals[key] = t.refusal
         while len(state.applied) > REMEMBERED_EVENTS:
@@ -122,11 +122,12 @@ def handle(event: Envelope, ctx: Context) -> Sequence[Envelope]:
             state.applied.pop(first)
             state.refusals.pop(first, None)
         state.history = state.history[-HISTORY_LIMIT:]
-        return state.model_dump(mode="json"), (outputs, t.refusal)
+        # the events themselves: decoding what was just encoded validated every contact
+        # address again, a sixth of the stage's CPU
+        return state.model_dump(mode="json"), (list(t.outputs), t.refusal)
 
     ttl_s = ctx.settings.account_state_days * 86_400
-    encoded, refusal = update_json(ctx.state, account_key(event.account_id), mutate, ttl_s)
-    events = [decode_event(raw.encode()) for raw in encoded]
+    events, refusal = update_json(ctx.state, account_key(event.account_id), mutate, ttl_s)
     if refusal:
         raise RefusedError(refusal, outputs=events)
     return events

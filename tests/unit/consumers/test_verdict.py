@@ -12,6 +12,7 @@ from consumers.assign.ledger import ledger_for
 from pipeline.errors import RefusedError
 from pipeline.signing import sign_decision
 from pipeline.stage import Context
+from schemas import encode_event
 from schemas.enums import (
     Decision,
     NotificationTemplate,
@@ -121,6 +122,8 @@ def test_replaying_an_event_re_emits_the_same_outputs_and_changes_nothing(ctx_fo
     state_after_first = ctx.state.get(verdict.account_key(sub.account_id))
     second = verdict.handle(sub, ctx)
     assert [e.event_id for e in first] == [e.event_id for e in second]
+    # the first time the events themselves, a replay decoded from the state: same records
+    assert [encode_event(e) for e in first] == [encode_event(e) for e in second]
     account = verdict.load_account(ctx.state, sub.account_id)
     assert account is not None
     assert len(account.history) == 2  # identity submitted, mainland answer
