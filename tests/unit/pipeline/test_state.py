@@ -71,3 +71,37 @@ def test_an_update_with_a_ttl_expires_and_each_write_renews_it(store: StateStore
     assert 100 < store.client.ttl(store.key("doc")) <= 5000
     update_json(store, "plain", lambda old: ({"n": 1}, None))
     assert store.client.ttl(store.key("plain")) == -1  # no ttl asked for: none set
+
+
+@pytest.mark.parametrize("before", [None, "v0"])
+def test_an_update_whose_key_changed_after_its_read_applies_again_to_the_newer_value(
+    store: StateStore, before: str | None
+) -> None:
+    if before is not None:
+        store.set("raced", before)
+    seen: list[str | None] = []
+
+    def append_x(old: str | None) -> tuple[str, int]:
+        seen.append(old)
+        if len(seen) == 1:
+            store.set("raced", "other")  # another writer, between this read and this write
+        return f"{old}+x", len(seen)
+
+    assert store.update("raced", append_x) == 2
+    assert seen == [before, "other"]
+    assert store.get("raced") == "other+x"
+
+
+def test_a_delete_is_not_applied_over_a_newer_value(store: StateStore) -> None:
+    store.set("kept", "a")
+    calls: list[str | None] = []
+
+    def delete_if_a(old: str | None) -> tuple[str | None, None]:
+        calls.append(old)
+        if len(calls) == 1:
+            store.set("kept", "b")
+        return (None if old == "a" else old), None
+
+    store.update("kept", delete_if_a)
+    assert calls == ["a", "b"]
+    assert store.get("kept") == "b"
