@@ -91,3 +91,17 @@ def full_median_outline(gray: np.ndarray) -> analysis.Outline | None:
     threshold, binary = cv2.threshold(blurred, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     paper, rest = analysis._class_levels(blurred, threshold)
     return analysis._outline_from(binary, paper, rest, 1.0)
+
+
+def test_the_analysis_copy_outlines_the_page_as_an_area_averaged_one_would() -> None:
+    """`analyse` reduces a decode to the analysis size bilinearly (cheaper, and the print
+    stays darker): the page's outline is where area averaging would have put it."""
+    decoded = cv2.resize(photographed_page(3), (700, 490), interpolation=cv2.INTER_CUBIC)
+    measured = analysis.analyse(cv2.cvtColor(decoded, cv2.COLOR_GRAY2BGR), 2.0)
+    reference = find_outline(cv2.resize(decoded, (500, 350), interpolation=cv2.INTER_AREA))
+    assert measured.small.shape == (350, 500)
+    assert measured.outline is not None
+    assert reference is not None
+    assert not measured.outline.full_frame
+    assert np.abs(measured.outline.quad - reference.quad).max() <= 2
+    assert measured.outline.touching == reference.touching
