@@ -10,9 +10,20 @@ from __future__ import annotations
 
 import logging
 import os
+from enum import Enum
 from typing import Literal
 
+__all__ = ["Waiting", "YieldPolicy", "yield_cpu"]
+
 YieldPolicy = Literal["nice", "idle"]
+
+
+class Waiting(Enum):
+    """Who waits on a stage's output: its CPU priority on a shared machine follows from it."""
+
+    CUSTOMER_NOW = "customer_now"  # the instant answer and the status it becomes: normal
+    REVIEWERS = "reviewers"  # only reviewers: `yield_policy` (SCHED_IDLE by default)
+
 
 log = logging.getLogger(__name__)
 

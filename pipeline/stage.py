@@ -9,6 +9,7 @@ from typing import Any, TypeVar, cast
 from uuid import UUID, uuid5
 
 from pipeline.documents import DocumentStore
+from pipeline.priority import Waiting
 from pipeline.sandbox import Sandbox, SandboxFailure
 from pipeline.settings import Settings
 from pipeline.state import StateStore
@@ -146,10 +147,10 @@ class Stage:
     handler: Handler
     description: str
     cpu_bound: bool = False
-    #: Runs at a lower CPU priority (`settings.yield_policy`), so on a shared machine the stages a
-    #: customer waits on (the quality feedback, its status and email) get the CPU first: set on
-    #: the stages only reviewers wait on.
-    yields_cpu: bool = False
+    #: Who waits on its output (`pipeline.priority.Waiting`): the stages only reviewers wait on
+    #: run at a lower CPU priority (`settings.yield_policy`), so on a shared machine the ones a
+    #: customer waits on (the quality feedback, its status and email) get the CPU first.
+    waiting: Waiting = Waiting.CUSTOMER_NOW
     #: Records a Kafka worker of this stage handles at once (results still in order, one
     #: account's records one after the other): a handler that waits on sandbox children leaves
     #: the worker thread idle, so a second record's reading and the first one's publishing

@@ -11,6 +11,7 @@ from typing import Final
 
 from consumers import assign, compliance, notify, ocr, quality, verdict
 from consumers.assign.ledger import open_ledger
+from pipeline.priority import Waiting
 from pipeline.stage import Scaling, Stage
 from schemas import TOPICS, TOPICS_BY_NAME, catalog
 from schemas.events import (
@@ -63,7 +64,7 @@ STAGES: Final[tuple[Stage, ...]] = (
         prepare_child=ocr.prepare_child,
         description="Reads the certificate and matches it against the typed fields.",
         cpu_bound=True,
-        yields_cpu=True,  # the customer waits for quality's answer, not for OCR's
+        waiting=Waiting.REVIEWERS,  # the customer waits for quality's answer, not for OCR's
         scaling=Scaling(
             replicas=3, lag_threshold=10, cpu_request="1", memory_request="1Gi", memory_limit="3Gi"
         ),
@@ -80,7 +81,7 @@ STAGES: Final[tuple[Stage, ...]] = (
         guards=(),  # `ocr` reports the topic's bad records
         description="Reads China-site business licences (KYB_OCR_ENGINE_CHINA) and matches them.",
         cpu_bound=True,
-        yields_cpu=True,
+        waiting=Waiting.REVIEWERS,
         # PP-OCRv4 on ONNX Runtime: about 640 MB in the sandbox child, plus the worker
         scaling=Scaling(
             replicas=1,
@@ -113,7 +114,7 @@ STAGES: Final[tuple[Stage, ...]] = (
         tick=assign.tick,
         guards=(catalog.OCR_MATCHED, catalog.COMPLIANCE_REQUESTED, catalog.REVIEW_DECISIONS),
         description="Gives each case to a reviewer with capacity; backlog, idle reassignment, SLA.",
-        yields_cpu=True,  # reviewers wait on it, a customer does not: quality's answer first
+        waiting=Waiting.REVIEWERS,  # a customer does not wait on it: quality's answer first
     ),
     Stage(
         name="compliance",
@@ -129,7 +130,7 @@ STAGES: Final[tuple[Stage, ...]] = (
         guards=(catalog.STATUS,),
         outcomes=compliance.outcomes,
         description="Starts the separate mainland compliance review when the customer says yes.",
-        yields_cpu=True,  # it reads the same burst of submissions as quality, for reviewers
+        waiting=Waiting.REVIEWERS,  # it reads the same burst as quality, for reviewers
     ),
     Stage(
         name="verdict",

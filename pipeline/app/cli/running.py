@@ -15,6 +15,7 @@ from pipeline.app.cli.common import (
     fail,
 )
 from pipeline.app.topology import STAGES, STAGES_BY_NAME, mermaid, stage_named, validate
+from pipeline.priority import Waiting, yield_cpu
 from pipeline.settings import get_settings
 from schemas import TopicSpec
 
@@ -49,9 +50,7 @@ def worker(
         from pipeline.threads import limit_native_threads
 
         limit_native_threads(settings.native_threads)
-    if chosen.yields_cpu:
-        from pipeline.priority import yield_cpu
-
+    if chosen.waiting is Waiting.REVIEWERS:
         yield_cpu(settings.yield_policy, settings.yield_nice)  # its sandbox children inherit it
     runner = KafkaWorker(build_processor(chosen, settings), settings)
     runner.install_signal_handlers()
