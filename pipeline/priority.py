@@ -1,5 +1,5 @@
-"""CPU priority of the stages only reviewers wait on, so the customer's instant feedback
-(quality) gets the cores first on a shared machine.
+"""CPU priority of a stage's worker from who waits on its output, so the customer's instant
+feedback (quality, and the status it becomes) gets the cores first on a shared machine.
 
 Linux schedules threads, not processes: the policy is set on every thread the worker already
 has (numpy's and OpenCV's pools start at import) and is inherited by every thread and process
@@ -13,7 +13,7 @@ import os
 from enum import Enum
 from typing import Literal
 
-__all__ = ["Waiting", "YieldPolicy", "yield_cpu"]
+__all__ = ["Waiting", "YieldPolicy", "take_priority", "yield_cpu"]
 
 YieldPolicy = Literal["nice", "idle"]
 
@@ -22,6 +22,7 @@ class Waiting(Enum):
     """Who waits on a stage's output: its CPU priority on a shared machine follows from it."""
 
     CUSTOMER_NOW = "customer_now"  # the instant answer and the status it becomes: normal
+    CUSTOMER_LATER = "customer_later"  # an email about a review of days: niced
     REVIEWERS = "reviewers"  # only reviewers: `yield_policy` (SCHED_IDLE by default)
 
 
@@ -44,6 +45,18 @@ def yield_cpu(policy: YieldPolicy, nice: int) -> None:
         for thread in _own_threads():
             current = os.getpriority(os.PRIO_PROCESS, thread)
             os.setpriority(os.PRIO_PROCESS, thread, min(current + nice, 19))
+
+
+def take_priority(waiting: Waiting, policy: YieldPolicy, nice: int) -> None:
+    """Set this worker's priority for `waiting`. Reviewers' stages yield under `policy`. A
+    customer reads an email about a review that takes days, not seconds: that stage runs niced
+    by `nice` whatever the policy: behind the instant answer in a burst (the feedback p95 of
+    `benchmarks/chain.py`'s burst fell ~0.75x), yet with a share of a busy core, so mail keeps
+    moving under constant load and ahead of the reviewers' SCHED_IDLE work."""
+    if waiting is Waiting.REVIEWERS:
+        yield_cpu(policy, nice)
+    elif waiting is Waiting.CUSTOMER_LATER:
+        yield_cpu("nice", nice)
 
 
 def _own_threads() -> list[int]:

@@ -157,8 +157,9 @@ class Settings(BaseSettings):
         ge=0,
         le=19,
         description="nice increment for the stages only reviewers wait on (OCR, assignment, "
-        "compliance) under `yield_policy=nice`, so they yield the CPU to the customer's "
-        "instant feedback (quality); 0 runs them at normal priority",
+        "compliance) under `yield_policy=nice`, and for notify under either policy, so they "
+        "yield the CPU to the customer's instant feedback (quality, verdict); 0 runs them at "
+        "normal priority",
     )
     yield_policy: YieldPolicy = Field(
         default="idle",

@@ -147,9 +147,9 @@ class Stage:
     handler: Handler
     description: str
     cpu_bound: bool = False
-    #: Who waits on its output (`pipeline.priority.Waiting`): the stages only reviewers wait on
-    #: run at a lower CPU priority (`settings.yield_policy`), so on a shared machine the ones a
-    #: customer waits on (the quality feedback, its status and email) get the CPU first.
+    #: Who waits on its output (`pipeline.priority.Waiting`): on a shared machine the stages a
+    #: customer waits on now (the quality feedback and its status) get the CPU first, the email
+    #: next (niced), the stages only reviewers wait on last (`settings.yield_policy`).
     waiting: Waiting = Waiting.CUSTOMER_NOW
     #: Records a Kafka worker of this stage handles at once (results still in order, one
     #: account's records one after the other): a handler that waits on sandbox children leaves

@@ -166,6 +166,8 @@ STAGES: Final[tuple[Stage, ...]] = (
         handler=notify.handle,
         outcomes=notify.outcomes,
         description="Sends each email exactly once.",
+        # the portal shows the status at once; an email may follow a burst by seconds
+        waiting=Waiting.CUSTOMER_LATER,
     ),
 )
 STAGES_BY_NAME: Final[dict[str, Stage]] = {stage.name: stage for stage in STAGES}

@@ -15,7 +15,7 @@ from pipeline.app.cli.common import (
     fail,
 )
 from pipeline.app.topology import STAGES, STAGES_BY_NAME, mermaid, stage_named, validate
-from pipeline.priority import Waiting, yield_cpu
+from pipeline.priority import take_priority
 from pipeline.settings import get_settings
 from schemas import TopicSpec
 
@@ -50,8 +50,8 @@ def worker(
         from pipeline.threads import limit_native_threads
 
         limit_native_threads(settings.native_threads)
-    if chosen.waiting is Waiting.REVIEWERS:
-        yield_cpu(settings.yield_policy, settings.yield_nice)  # its sandbox children inherit it
+    # before the Kafka client's threads and the sandbox children start: they inherit it
+    take_priority(chosen.waiting, settings.yield_policy, settings.yield_nice)
     runner = KafkaWorker(build_processor(chosen, settings), settings)
     runner.install_signal_handlers()
     runner.run(max_seconds=max_seconds)

@@ -104,9 +104,10 @@ def test_worker_handles_good_records_dead_letters_bad_ones_and_commits(
     assert total == 6, committed  # every record, bad or good, is committed after its output
 
 
-#: Stages a customer waits on (the quality answer, the status and email it becomes) and
-#: stages only reviewers wait on, which yield the CPU to the first kind.
+#: Stages a customer waits on now (the quality answer and the status it becomes), the email
+#: stage (niced), and stages only reviewers wait on, which yield the CPU to the first kind.
 CUSTOMER_WAITS_ON = ("quality", "verdict")
+MAIL = ("notify",)
 REVIEWERS_WAIT_ON = ("ocr", "assign", "compliance")
 
 
@@ -130,8 +131,8 @@ def test_reviewer_stages_yield_the_cpu_to_the_quality_feedback(
 ) -> None:
     """On a shared machine the customer's instant answer (quality) must not queue behind work
     for reviewers: OCR, assignment and compliance read the same burst and, under
-    `KYB_YIELD_POLICY=nice`, run niced by `KYB_YIELD_NICE`; the quality and verdict workers do
-    not."""
+    `KYB_YIELD_POLICY=nice`, run niced by `KYB_YIELD_NICE`, as notify does; the quality and
+    verdict workers do not."""
     env = os.environ | {
         "KYB_BOOTSTRAP_SERVERS": kafka_broker,
         "KYB_DOCUMENT_ROOTS": json.dumps([str(tmp_path)]),
@@ -139,9 +140,9 @@ def test_reviewer_stages_yield_the_cpu_to_the_quality_feedback(
     }
     assert subprocess.run(kyb_command("topics", "create"), env=env, timeout=60).returncode == 0
     own = os.nice(0)
-    workers = _start_workers(CUSTOMER_WAITS_ON + REVIEWERS_WAIT_ON, env, tmp_path)
+    workers = _start_workers(CUSTOMER_WAITS_ON + MAIL + REVIEWERS_WAIT_ON, env, tmp_path)
     try:
-        for name in REVIEWERS_WAIT_ON:
+        for name in REVIEWERS_WAIT_ON + MAIL:
             process = psutil.Process(workers[name].pid)
             wait_for(lambda p=process: p.nice() > own, 15, what=f"{name} niced")
             assert process.nice() == own + 10, name
@@ -162,21 +163,28 @@ def test_idle_policy_runs_reviewer_stages_only_on_spare_cpu(
     kafka_broker: str, tmp_path: Path
 ) -> None:
     """`KYB_YIELD_POLICY=idle`: the OCR worker, every thread of it (the Kafka client's too)
-    and its sandbox children run under SCHED_IDLE; the quality worker stays normal."""
+    and its sandbox children run under SCHED_IDLE; the quality worker stays normal, and
+    notify runs niced under the normal scheduler (ahead of OCR, behind quality)."""
     env = os.environ | {
         "KYB_BOOTSTRAP_SERVERS": kafka_broker,
         "KYB_DOCUMENT_ROOTS": json.dumps([str(tmp_path)]),
         "KYB_YIELD_POLICY": "idle",
     }
     assert subprocess.run(kyb_command("topics", "create"), env=env, timeout=60).returncode == 0
-    workers = _start_workers(("quality", "ocr"), env, tmp_path)
+    workers = _start_workers(("quality", "ocr", "notify"), env, tmp_path)
     try:
-        ocr, quality = (psutil.Process(workers[name].pid) for name in ("ocr", "quality"))
+        ocr, quality, notify = (
+            psutil.Process(workers[name].pid) for name in ("ocr", "quality", "notify")
+        )
         wait_for(lambda: ocr.children() and len(ocr.threads()) > 1, 15, what="ocr started")
         wait_for(lambda: quality.children(), 15, what="quality started")
+        wait_for(lambda: notify.nice() > quality.nice(), 15, what="notify niced")
         assert _policies(ocr) == {os.SCHED_IDLE}
         assert _policies(quality) == {os.SCHED_OTHER}
         assert ocr.nice() == quality.nice()  # idle replaces the nice increment
+        assert _policies(notify) == {os.SCHED_OTHER}
+        niced = {os.getpriority(os.PRIO_PROCESS, t.id) for t in notify.threads()}
+        assert niced == {quality.nice() + 10}
     finally:
         for proc in workers.values():
             stop_process(proc, timeout=20)

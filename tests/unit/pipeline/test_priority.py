@@ -1,5 +1,6 @@
-"""How a reviewer-facing worker yields the CPU: each policy in a fresh process (a policy
-cannot be undone by the process that set it), and the fallback when SCHED_IDLE is refused."""
+"""How a worker takes its CPU priority from who waits on its output: each case in a fresh
+process (a policy cannot be undone by the process that set it), and the fallback when
+SCHED_IDLE is refused."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ import sys
 import pytest
 
 from pipeline import priority
+from pipeline.priority import Waiting
 
 #: Starts a thread before yielding (as numpy's pool does at import), yields, starts another,
 #: and prints each policy and nice increment it finds on all three.
 PROBE = """
 import os, sys, threading
-from pipeline.priority import yield_cpu
+from pipeline.priority import Waiting, take_priority
 stop = threading.Event()
 ids = []
 started = threading.Semaphore(0)
@@ -26,7 +28,7 @@ def run():
 threading.Thread(target=run).start()
 assert started.acquire(timeout=10)
 before = os.getpriority(os.PRIO_PROCESS, 0)
-yield_cpu(sys.argv[1], int(sys.argv[2]))
+take_priority(Waiting(sys.argv[1]), sys.argv[2], int(sys.argv[3]))
 threading.Thread(target=run).start()
 assert started.acquire(timeout=10)
 for tid in (threading.get_native_id(), *ids):
@@ -35,10 +37,15 @@ stop.set()
 """
 
 
-def _yield_in_child(policy: str, nice: int) -> set[tuple[int, int]]:
+def _yield_in_child(
+    policy: str, nice: int, waiting: Waiting = Waiting.REVIEWERS
+) -> set[tuple[int, int]]:
     """(policy, nice increment) of the main thread, one started before and one after."""
     lines = subprocess.run(
-        [sys.executable, "-c", PROBE, policy, str(nice)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", PROBE, waiting.value, policy, str(nice)],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.splitlines()
     assert len(lines) == 3
     return {(int(a), int(b)) for a, b in (line.split() for line in lines)}
@@ -51,6 +58,17 @@ def test_idle_policy_sets_sched_idle_and_leaves_nice_alone() -> None:
 def test_nice_policy_lowers_priority_under_the_normal_scheduler() -> None:
     assert _yield_in_child("nice", 7) == {(os.SCHED_OTHER, 7)}
     assert _yield_in_child("nice", 0) == {(os.SCHED_OTHER, 0)}
+
+
+def test_the_email_stage_runs_niced_under_either_policy() -> None:
+    """Behind the instant answer, ahead of the reviewers' SCHED_IDLE work."""
+    assert _yield_in_child("idle", 10, Waiting.CUSTOMER_LATER) == {(os.SCHED_OTHER, 10)}
+    assert _yield_in_child("nice", 4, Waiting.CUSTOMER_LATER) == {(os.SCHED_OTHER, 4)}
+
+
+def test_the_instant_answer_keeps_the_normal_priority() -> None:
+    assert _yield_in_child("idle", 10, Waiting.CUSTOMER_NOW) == {(os.SCHED_OTHER, 0)}
+    assert _yield_in_child("nice", 10, Waiting.CUSTOMER_NOW) == {(os.SCHED_OTHER, 0)}
 
 
 def test_refused_sched_idle_falls_back_to_nice(monkeypatch: pytest.MonkeyPatch) -> None:
