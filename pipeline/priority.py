@@ -51,7 +51,7 @@ def take_priority(waiting: Waiting, policy: YieldPolicy, nice: int) -> None:
     """Set this worker's priority for `waiting`. Reviewers' stages yield under `policy`. A
     customer reads an email about a review that takes days, not seconds: that stage runs niced
     by `nice` whatever the policy: behind the instant answer in a burst (the feedback p95 of
-    `benchmarks/chain.py`'s burst fell ~0.75x), yet with a share of a busy core, so mail keeps
+    `benchmarks/chain.py`'s burst fell 0.75-0.90x), yet with a share of a busy core, so mail keeps
     moving under constant load and ahead of the reviewers' SCHED_IDLE work."""
     if waiting is Waiting.REVIEWERS:
         yield_cpu(policy, nice)
