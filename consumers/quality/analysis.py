@@ -15,7 +15,7 @@ import numpy as np
 from cv2.typing import MatLike
 from numpy.typing import NDArray
 
-from consumers.quality.levels import Levels
+from consumers.quality.levels import Levels, percentile_at_least
 
 Pixels = MatLike  # BGR, uint8
 ANALYSIS_LONG_SIDE = 500
@@ -23,6 +23,8 @@ OUTLINE_LONG_SIDE = 500
 MIN_BACKGROUND_SEPARATION = 35.0  # grey levels between paper and what it lies on
 FULL_FRAME_BORDER = 0.85  # this much paper along the frame's edge: the page fills the frame
 DOCUMENT_SHORT_SIDE = 600
+INNER_MARGIN = 0.03  # of each side left out of exposure, print and glare: the cut's edge
+SHARPNESS_MARGIN = 0.1  # and of sharpness: the page's own border and what lies around it
 
 
 @dataclass(frozen=True)
@@ -77,15 +79,16 @@ def analyse(pixels: Pixels, scale: float) -> Measurements:
         )
     document = rectified(pixels, outline, factor)
     document_grey = grey if document is pixels else cv2.cvtColor(document, cv2.COLOR_BGR2GRAY)
-    inner = _inner(document, 0.03)
-    gray = _inner(document_grey, 0.03)
+    inner = _inner(document, INNER_MARGIN)
+    gray = _inner(document_grey, INNER_MARGIN)
     levels = Levels.of(gray)
     v.update(exposure(gray, levels))
     v.update(ink_contrast(gray, levels))
     v.update(glare(inner))
     v["chroma_p997"] = round(colourfulness(_inner(document, 0.012)), 2)
     v["colour_ratio"] = round(v["chroma_p997"] / max(v["contrast"], 20.0), 4)
-    v["sharpness"] = round(sharpness(_inner(document_grey, 0.1)), 4)
+    sharp_levels = _inner_levels(document_grey, SHARPNESS_MARGIN, levels, INNER_MARGIN)
+    v["sharpness"] = round(sharpness(_inner(document_grey, SHARPNESS_MARGIN), sharp_levels), 4)
     result.phash = phash(gray)
     return result
 
@@ -289,9 +292,35 @@ def rectified(
 
 
 def _inner(image: Pixels, margin: float) -> Pixels:
+    top, bottom, left, right = _inner_box(image, margin)
+    return image[top:bottom, left:right]
+
+
+def _inner_box(image: Pixels, margin: float) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of `image` without `margin` of each side (all of a tiny one)."""
     h, w = image.shape[:2]
     dy, dx = int(h * margin), int(w * margin)
-    return image[dy : h - dy, dx : w - dx] if h - 2 * dy > 4 and w - 2 * dx > 4 else image
+    return (dy, h - dy, dx, w - dx) if h - 2 * dy > 4 and w - 2 * dx > 4 else (0, h, 0, w)
+
+
+def _inner_levels(
+    image: Pixels, margin: float, enclosing: Levels, enclosing_margin: float
+) -> Levels:
+    """`Levels.of(_inner(image, margin))` from `enclosing`, the levels of the larger
+    `_inner(image, enclosing_margin)`: only the frame between the two is counted (a quarter
+    of the pixels; counting is ~1.5 ns a pixel, the largest single cost after decoding)."""
+    top, bottom, left, right = _inner_box(image, margin)
+    outer_top, outer_bottom, outer_left, outer_right = _inner_box(image, enclosing_margin)
+    if not (
+        outer_top <= top <= bottom <= outer_bottom and outer_left <= left <= right <= outer_right
+    ):
+        return Levels.of(image[top:bottom, left:right])
+    return enclosing.without(
+        image[outer_top:top, outer_left:outer_right],
+        image[bottom:outer_bottom, outer_left:outer_right],
+        image[top:bottom, outer_left:left],
+        image[top:bottom, right:outer_right],
+    )
 
 
 def exposure(gray: Pixels, levels: Levels | None = None) -> dict[str, float]:
@@ -377,15 +406,25 @@ def native_letter_height(native: Pixels, scale: float, measured: Measurements) -
     return {} if height is None else {"letter_height_px": round(height * scale, 1)}
 
 
+_NEIGHBOURS = np.ones((1, 3), np.uint8)
+
+
 def darkest_channel(image: Pixels) -> Pixels:
-    blue, green, red = cv2.split(image)
-    return cv2.min(cv2.min(blue, green), red)
+    """The smallest of each pixel's three channels.
+
+    A row's channels lie side by side (b, g, r, b, g, r, ...): an erosion three samples wide
+    centred on each green takes the minimum of exactly its pixel's three, in one OpenCV pass
+    (splitting the channels and taking two minima made three, ~3x the time).
+    """
+    height, width = image.shape[:2]
+    eroded = cv2.erode(np.asarray(image).reshape(height, width * 3), _NEIGHBOURS)
+    return np.ascontiguousarray(eroded[:, 1::3])
 
 
 def glare(document: Pixels) -> dict[str, float]:
     """Specular highlights: blobs where every channel is clipped."""
     darkest = cv2.GaussianBlur(darkest_channel(document), (5, 5), 0)
-    if Levels.of(darkest).percentile(90) >= WHITE_PAPER:
+    if percentile_at_least(darkest, 90, WHITE_PAPER):
         # White paper (a flat-bed scan, a rendered page) is clipped everywhere: a highlight
         # cannot stand out from it. Print lost to light is judged as overexposure instead.
         return {"glare_fraction": 0.0, "glare_largest_blob": 0.0}
@@ -454,15 +493,15 @@ _DIRECTIONS = tuple(
 )
 
 
-def sharpness(gray: Pixels) -> float:
+def sharpness(gray: Pixels, levels: Levels | None = None) -> float:
     """Contrast-normalised second-derivative energy (x100) in the blurriest of 4 directions.
 
     Motion blur smears one direction only; an isotropic Laplacian would still see the sharp
-    edges across the motion and call the picture sharp.
+    edges across the motion and call the picture sharp. `levels`: those of `gray`, if known.
     """
     if min(gray.shape[:2]) < 8:
         return 0.0
-    levels = Levels.of(gray)
+    levels = Levels.of(gray) if levels is None else levels
     spread = max(levels.percentile(98) - levels.percentile(2), 16.0)
     # Second differences of 8-bit pixels are whole numbers within +-510: 16-bit integers hold
     # them exactly, in half the memory traffic of floats (the filtering's cost was halved).

@@ -17,7 +17,7 @@ import numpy as np
 from cv2.typing import MatLike
 from numpy.typing import NDArray
 
-__all__ = ["Levels", "counts_of"]
+__all__ = ["Levels", "counts_of", "percentile_at_least"]
 
 _EXACT_FLOAT32 = 1 << 24  # float32 counts every integer up to this exactly
 
@@ -48,6 +48,15 @@ class Levels:
     def count(self) -> int:
         return int(self._cumulative[-1])  # always 256 levels
 
+    def without(self, *parts: MatLike) -> Levels:
+        """These levels less the pixels of `parts`, regions of the picture they were counted
+        on: a region's levels from an enclosing region's, counting only the difference."""
+        counts = self._counts.copy()
+        for part in parts:
+            if np.asarray(part).size:
+                counts -= counts_of(part)
+        return Levels(counts)
+
     def below(self, threshold: float) -> Levels:
         """Only the pixels whose level is `< threshold`."""
         end = max(0, min(256, math.ceil(threshold)))
@@ -69,3 +78,33 @@ class Levels:
     def _nth(self, index: int) -> int:
         """The level of the `index`-th smallest pixel (from 0)."""
         return int(np.searchsorted(self._cumulative, index, side="right"))
+
+
+def percentile_at_least(pixels: MatLike, q: float, level: int) -> bool:
+    """`Levels.of(pixels).percentile(q) >= level`, from one count of the pixels at `level`
+    or above (a tenth of the time of counting every level).
+
+    The percentile lies between two order statistics: when both are at or above `level`, so
+    is it; when both are below, so is it. Only when `level` falls between the two does their
+    interpolation decide, and then the full histogram does.
+    """
+    values = np.asarray(pixels)
+    if values.dtype != np.uint8 or values.ndim != 2:
+        raise TypeError(f"8-bit pixels in one channel expected, got {values.dtype} {values.shape}")
+    count = values.size
+    if count == 0:
+        raise ValueError("no pixels")
+    if level <= 0:
+        return True
+    if level > 255:
+        return False
+    _, at_least = cv2.threshold(values, level - 1, 255, cv2.THRESH_BINARY)
+    below = count - cv2.countNonZero(at_least)
+    position = (q / 100.0) * (count - 1)  # as `Levels.percentile`
+    lower = math.floor(position)
+    upper = min(lower + 1, count - 1)
+    if lower >= below:  # the lower order statistic is already at `level` or above
+        return True
+    if upper < below:  # the upper one is still below it
+        return False
+    return Levels.of(values).percentile(q) >= level

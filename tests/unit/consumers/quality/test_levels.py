@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from consumers.quality.levels import Levels, counts_of
+from consumers.quality.levels import Levels, counts_of, percentile_at_least
 
 QUANTILES = (0, 0.5, 2, 10, 50, 90, 98, 99.7, 100)
 
@@ -53,3 +53,43 @@ def test_opencv_counts_a_cropped_view_exactly_as_numpy(seed: int) -> None:
     assert not crop.flags["C_CONTIGUOUS"]
     assert np.array_equal(counts_of(crop), np.bincount(crop.ravel(), minlength=256))
     assert counts_of(crop).dtype == np.int64
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_region_less_its_frame_counts_exactly_the_inner_region(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    page = rng.integers(0, 256, (int(rng.integers(20, 200)), int(rng.integers(20, 200))), np.uint8)
+    top, left = int(rng.integers(0, 8)), int(rng.integers(0, 8))
+    bottom, right = page.shape[0] - int(rng.integers(0, 8)), page.shape[1] - int(rng.integers(0, 8))
+    frame = (
+        page[:top],
+        page[bottom:],
+        page[top:bottom, :left],
+        page[top:bottom, right:],
+    )
+    inner = Levels.of(page).without(*frame)
+    direct = Levels.of(page[top:bottom, left:right])
+    assert inner.count == direct.count
+    assert [inner.percentile(q) for q in QUANTILES] == [direct.percentile(q) for q in QUANTILES]
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_percentile_at_least_agrees_with_the_histogram(seed: int) -> None:
+    """Every branch: both order statistics above, both below, and `level` between them
+    (few pixels and a level at one of their values make the last common here)."""
+    rng = np.random.default_rng(seed)
+    shape = (int(rng.integers(1, 6)), int(rng.integers(1, 6))) if seed % 3 == 0 else (40, 50)
+    pixels = rng.choice(np.array([0, 200, 247, 248, 249, 255], np.uint8), shape)
+    levels = Levels.of(pixels)
+    for q in QUANTILES:
+        for level in (0, 1, 200, 247, 248, 249, 255, 256):
+            assert percentile_at_least(pixels, q, level) == (levels.percentile(q) >= level)
+
+
+def test_percentile_at_least_takes_one_eight_bit_channel() -> None:
+    with pytest.raises(TypeError):
+        percentile_at_least(np.zeros((4, 4), np.float32), 90, 248)
+    with pytest.raises(TypeError):
+        percentile_at_least(np.zeros((4, 4, 3), np.uint8), 90, 248)
+    with pytest.raises(ValueError, match="no pixels"):
+        percentile_at_least(np.zeros((0, 4), np.uint8), 90, 248)

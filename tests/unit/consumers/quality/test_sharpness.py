@@ -7,7 +7,16 @@ import cv2
 import numpy as np
 import pytest
 
-from consumers.quality.analysis import _DIRECTIONS, _variance, sharpness
+from consumers.quality.analysis import (
+    _DIRECTIONS,
+    INNER_MARGIN,
+    SHARPNESS_MARGIN,
+    _inner,
+    _inner_levels,
+    _variance,
+    sharpness,
+)
+from consumers.quality.levels import Levels
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -58,3 +67,21 @@ def _printed_page(paper: int, ink: int, noise: float, seed: int) -> np.ndarray:
     for row in range(20, 230, 14):
         cv2.putText(page, "REG 91310000", (10, row), cv2.FONT_HERSHEY_SIMPLEX, 0.45, ink)
     return np.clip(page + rng.normal(0, noise, page.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("shape", [(490, 700), (40, 30), (9, 200), (6, 6)])
+def test_levels_of_the_sharpness_region_from_the_enclosing_region_are_exact(
+    shape: tuple[int, int],
+) -> None:
+    """Counted from the exposure region less the frame between (or directly, for a picture
+    too small to leave margins): the same levels, hence the same sharpness to the last bit."""
+    page = np.random.default_rng(shape[0]).integers(0, 256, shape, np.uint8)
+    enclosing = Levels.of(_inner(page, INNER_MARGIN))
+    derived = _inner_levels(page, SHARPNESS_MARGIN, enclosing, INNER_MARGIN)
+    region = _inner(page, SHARPNESS_MARGIN)
+    direct = Levels.of(region)
+    assert derived.count == direct.count == region.size
+    assert [derived.percentile(q) for q in (0, 2, 50, 98, 100)] == [
+        direct.percentile(q) for q in (0, 2, 50, 98, 100)
+    ]
+    assert sharpness(region, derived) == sharpness(region)
