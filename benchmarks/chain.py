@@ -5,8 +5,11 @@ Run seven times side by side: one worker per stage with the stages only reviewer
 assignment, compliance) at normal priority, niced (`KYB_YIELD_POLICY=nice`) and under
 SCHED_IDLE (`idle`, the default); two quality and two OCR workers at normal priority and
 idle; one worker per stage checking a submission's sides one after the other instead of at once
-(`KYB_SANDBOX_CHILDREN=1`, the design before); and the quality worker alone (the bound on the
-feedback: the run ends at the quality answers). Reports
+(`KYB_SANDBOX_CHILDREN=1`, the design before); the quality worker alone (the bound on the
+feedback: the run ends at the quality answers); and the quality worker alone with the whole burst
+on the topic before it reads a record (`held`: the worker is stopped while the portal publishes,
+and every submission's wait counts from its release), so the figure does not depend on how fast
+the benchmark's portal publishes. Reports
 submissions/s end to end; p50/p95/max of submission -> QualityChecked (the customer's instant
 feedback), submission -> review task, decision -> email; peak RSS, CPU busy share and CPU per
 submission per stage; who had the CPU until the last quality answer, and the feedback floor
@@ -23,6 +26,7 @@ import contextlib
 import json
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -64,17 +68,19 @@ TWO_QUALITY_TWO_OCR = {"quality": 2, "ocr": 2}
 #: The quality worker with nothing else on the machine but the broker and the benchmark: the
 #: bound on the feedback that the rest of the chain can only lengthen.
 QUALITY_ALONE = {stage.name: 0 for stage in STAGES if stage.name != "quality"}
-#: (workers per stage, how the reviewer stages yield, quality sandbox children): the defaults
-#: (OCR, assign and compliance under SCHED_IDLE, both sides at once) against those stages at
-#: normal priority ("nice 0") and niced, and against one side at a time.
+#: (workers per stage, how the reviewer stages yield, quality sandbox children, burst held):
+#: the defaults (OCR, assign and compliance under SCHED_IDLE, both sides at once) against those
+#: stages at normal priority ("nice 0") and niced, and against one side at a time; the quality
+#: worker alone as the portal publishes, and with the burst held until all of it is on the topic.
 RUNS = (
-    (ONE_EACH, "nice 0", 2),
-    (ONE_EACH, "nice 10", 2),
-    (ONE_EACH, "idle", 2),
-    (ONE_EACH, "idle", 1),
-    (TWO_QUALITY_TWO_OCR, "nice 0", 2),
-    (TWO_QUALITY_TWO_OCR, "idle", 2),
-    (QUALITY_ALONE, "idle", 2),
+    (ONE_EACH, "nice 0", 2, False),
+    (ONE_EACH, "nice 10", 2, False),
+    (ONE_EACH, "idle", 2, False),
+    (ONE_EACH, "idle", 1, False),
+    (TWO_QUALITY_TWO_OCR, "nice 0", 2, False),
+    (TWO_QUALITY_TWO_OCR, "idle", 2, False),
+    (QUALITY_ALONE, "idle", 2, False),
+    (QUALITY_ALONE, "idle", 2, True),
 )
 FINAL_MAILS = ("verified", "rejected", "resubmission_required")
 WATCHED = ("kyb.quality.checked", "kyb.review.tasks", "kyb.notifications.results")
@@ -211,8 +217,12 @@ def run_chain(
     base: Path,
     yielding: str = "idle",
     sandbox_children: int = 2,
+    held: bool = False,
 ) -> dict[str, Any]:
-    """`yielding`: how the reviewer stages yield the CPU, `idle` or `nice <increment>`."""
+    """`yielding`: how the reviewer stages yield the CPU, `idle` or `nice <increment>`;
+    `held`: the quality workers (with their children) are stopped until the whole burst is on
+    the topic, and every submission counts from their release: 300 arriving at the same
+    instant, whatever the portal's pace."""
     policy, _, nice = yielding.partition(" ")
     workdir = Path(tempfile.mkdtemp(dir=base))
     broker = start_broker(workdir)
@@ -281,9 +291,20 @@ def run_chain(
                     cpu_at_start[member.pid] = _cpu_seconds(member)
         started = time.monotonic()
         while_waiting: dict[str, float] = {}
+        quality = [
+            member
+            for proc, name in zip(workers, names, strict=True)
+            if held and name == "quality"
+            for member in _family(proc)
+        ]
+        _signal_all(quality, signal.SIGSTOP)
         for form, front, back in submissions:
             event = portal.submit(form, front, back)
             published[event.submission_id] = time.monotonic()
+        if held:
+            started = time.monotonic()
+            _signal_all(quality, signal.SIGCONT)
+            published = dict.fromkeys(published, started)
         deadline = started + 60 + 6 * len(submissions)
         while time.monotonic() < deadline:
             for index, proc in enumerate(workers):
@@ -327,6 +348,7 @@ def run_chain(
         "workers": dict(replicas),
         "yielding": yielding,
         "sandbox_children": sandbox_children,
+        "burst": "held until all published" if held else "as published",
         "submissions": len(published),
         "completed": len(completed),
         "submissions_per_s": round(len(completed) / max(last - started, 1e-9), 2),
@@ -368,6 +390,12 @@ def run_chain(
         "cpu_share_until_feedback": while_waiting,
         "lag": [(round(t - started, 1), lags) for t, lags in observer.lag if t >= started],
     }
+
+
+def _signal_all(processes: list[psutil.Process], signum: signal.Signals) -> None:
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            process.send_signal(signum)
 
 
 def _since(started: float) -> float:
@@ -446,7 +474,7 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
         cv2.putText(
             canvas,
             f"{_workers_label(run['workers'])}, reviewer stages {run['yielding']},"
-            f" quality sides at once: {run['sandbox_children']}",
+            f" quality sides at once: {run['sandbox_children']}, burst {run['burst']}",
             (margin, top + 20),
             cv2.FONT_HERSHEY_SIMPLEX,
             0.45,
@@ -499,8 +527,8 @@ def main() -> None:
         base = Path(scratch)
         submissions = make_submissions(args.submissions, base / "uploads", args.seed)
         runs = [
-            run_chain(replicas, submissions, base, yielding, sandbox_children=children)
-            for replicas, yielding, children in RUNS
+            run_chain(replicas, submissions, base, yielding, sandbox_children=children, held=held)
+            for replicas, yielding, children, held in RUNS
         ]
     plot(runs, args.plot)
     for run in runs:
