@@ -111,6 +111,7 @@ class Observer(threading.Thread):
         self.seen: dict[str, dict[str, float]] = defaultdict(dict)
         self.decided: dict[str, float] = {}
         self.lag: list[tuple[float, dict[str, int]]] = []
+        self.clock_offset = time.time() - time.monotonic()  # record timestamps -> monotonic
 
     def run(self) -> None:
         consumer = KafkaConsumer(**consumer_config(self.settings, None))
@@ -126,7 +127,7 @@ class Observer(threading.Thread):
         while not self.stop.is_set():
             for records in consumer.poll(timeout_ms=200).values():
                 for record in records:
-                    self._see(record.value, decisions)
+                    self._see(record.value, record.timestamp, decisions)
             if time.monotonic() >= next_lag:
                 per_stage: dict[str, int] = defaultdict(int)
                 for report in lag.read(self.stages):
@@ -136,11 +137,16 @@ class Observer(threading.Thread):
         lag.close()
         consumer.close()
 
-    def _see(self, raw: bytes, decisions: DecisionPublisher) -> None:
-        """Marks the times an output arrives. Only the review tasks it answers are decoded in
-        full: validating every quality answer (the largest events) cost the benchmark CPU
-        that the workers it measures would otherwise have had."""
-        now, fields = time.monotonic(), json.loads(raw)
+    def _see(self, raw: bytes, produced_ms: int, decisions: DecisionPublisher) -> None:
+        """Marks the time an output was produced: its record's timestamp, on this process's
+        monotonic clock. Not the time this poll returned it: the broker holds a fetch that finds
+        nothing new for about a quarter of a second and does not answer it early when a record
+        arrives, so outputs reached the observer in steps of ~0.26 s, each latency up to that
+        much too long (a shorter fetch wait fixed the steps, but its polling took 0.12 of a
+        core from the workers measured). Only the review tasks it answers are decoded in full:
+        validating every quality answer (the largest events) cost the benchmark CPU that the
+        workers it measures would otherwise have had."""
+        now, fields = produced_ms / 1000 - self.clock_offset, json.loads(raw)
         marks, event_type = self.seen[fields["submission_id"]], fields["event_type"]
         if event_type == QUALITY_CHECKED:
             marks.setdefault("quality", now)
@@ -285,10 +291,7 @@ def run_chain(
         published: dict[str, float] = {}
         services = _shared_services(broker.process.pid, settings.redis_url)
         services_before = {name: _cpu_seconds(p) for name, p in services.items()}
-        for proc in workers:
-            with contextlib.suppress(psutil.Error):
-                for member in _family(proc):
-                    cpu_at_start[member.pid] = _cpu_seconds(member)
+        cpu_at_start = _cpu_by_pid(workers)
         started = time.monotonic()
         while_waiting: dict[str, float] = {}
         quality = [
@@ -302,6 +305,10 @@ def run_chain(
             event = portal.submit(form, front, back)
             published[event.submission_id] = time.monotonic()
         if held:
+            # The run starts at the release: what the portal and the broker spent taking in
+            # the burst is not charged to the time customers waited.
+            services_before = {name: _cpu_seconds(p) for name, p in services.items()}
+            cpu_at_start = _cpu_by_pid(workers)
             started = time.monotonic()
             _signal_all(quality, signal.SIGCONT)
             published = dict.fromkeys(published, started)
@@ -390,6 +397,16 @@ def run_chain(
         "cpu_share_until_feedback": while_waiting,
         "lag": [(round(t - started, 1), lags) for t, lags in observer.lag if t >= started],
     }
+
+
+def _cpu_by_pid(workers: list[subprocess.Popen[bytes]]) -> dict[int, float]:
+    """CPU seconds so far of every worker process and sandbox child, by pid."""
+    seconds: dict[int, float] = {}
+    for proc in workers:
+        with contextlib.suppress(psutil.Error):
+            for member in _family(proc):
+                seconds[member.pid] = _cpu_seconds(member)
+    return seconds
 
 
 def _signal_all(processes: list[psutil.Process], signum: signal.Signals) -> None:
