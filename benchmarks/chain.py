@@ -1,7 +1,7 @@
 """The whole chain under a burst: the six stages as `kyb worker` processes on the Tansu broker,
 with real Redis and SMTP, N submissions published at once (mixed clean / blurry / mismatch).
 
-Run seven times side by side: one worker per stage with the stages only reviewers wait on (OCR,
+Run eight times side by side: one worker per stage with the stages only reviewers wait on (OCR,
 assignment, compliance) at normal priority, niced (`KYB_YIELD_POLICY=nice`) and under
 SCHED_IDLE (`idle`, the default); two quality and two OCR workers at normal priority and
 idle; one worker per stage checking a submission's sides one after the other instead of at once
