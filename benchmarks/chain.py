@@ -283,6 +283,7 @@ def run_chain(
     # last sample), from the burst's start: start-up (imports, preparing children) is not load.
     cpu_at_start: dict[int, float] = {}
     cpu_seen: dict[int, dict[int, float]] = defaultdict(dict)
+    held_back: list[psutil.Process] = []  # the quality workers and children while stopped
     observer = Observer(settings, running)
     observer.start()
     try:
@@ -294,13 +295,13 @@ def run_chain(
         cpu_at_start = _cpu_by_pid(workers)
         started = time.monotonic()
         while_waiting: dict[str, float] = {}
-        quality = [
+        held_back = [
             member
             for proc, name in zip(workers, names, strict=True)
             if held and name == "quality"
             for member in _family(proc)
         ]
-        _signal_all(quality, signal.SIGSTOP)
+        _signal_all(held_back, signal.SIGSTOP)
         for form, front, back in submissions:
             event = portal.submit(form, front, back)
             published[event.submission_id] = time.monotonic()
@@ -310,7 +311,8 @@ def run_chain(
             services_before = {name: _cpu_seconds(p) for name, p in services.items()}
             cpu_at_start = _cpu_by_pid(workers)
             started = time.monotonic()
-            _signal_all(quality, signal.SIGCONT)
+            _signal_all(held_back, signal.SIGCONT)
+            held_back = []
             published = dict.fromkeys(published, started)
         deadline = started + 60 + 6 * len(submissions)
         while time.monotonic() < deadline:
@@ -336,6 +338,8 @@ def run_chain(
             for name, process in services.items()
         }
     finally:
+        # A stopped process ignores SIGTERM, and its stopped children would outlive it.
+        _signal_all(held_back, signal.SIGCONT)
         observer.stop.set()
         observer.join(10)
         for proc in workers:
