@@ -237,11 +237,20 @@ def _needs_detail(
     header: decoding.Header,
     limits: QualityThresholds,
 ) -> bool:
+    """Faint print in the reduced copy, and a larger decode to confirm it on. Not on a blurry
+    side: faint print is never reported there (`findings.judge` tells the customer the blur,
+    or the low resolution, that greys it), so the larger decode, 2-3x the whole check, could
+    change no finding; unless the print is so faint it may be none at all, which is reported
+    whatever the blur."""
     faint = values["text_contrast"] < max(
         limits.min_text_contrast, limits.min_text_contrast_clipped
     )
     larger = max(header.width, header.height) > max(decoded.pixels.shape[:2]) * 1.2
-    return faint and larger
+    told_blurry = (
+        values["sharpness"] < limits.min_sharpness
+        and values["text_contrast"] >= limits.min_print_contrast
+    )
+    return faint and larger and not told_blurry
 
 
 def _needs_letter_height(

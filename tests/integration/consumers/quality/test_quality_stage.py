@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -16,7 +17,7 @@ import pytest
 from PIL import Image
 
 from consumers import quality
-from consumers.quality import check_image, tamper
+from consumers.quality import analysis, check_image, decoding, findings, tamper
 from pipeline.documents import DocumentStore
 from pipeline.settings import Settings
 from pipeline.stage import Context
@@ -71,6 +72,62 @@ def test_the_slightest_generated_blur_is_reported_on_every_decode_path(long_side
     blurred = cv2.GaussianBlur(image, (0, 0), 0.0028 * long_side)
     assert "blurry" not in codes_for(encode(image, ".jpg", 90))
     assert "blurry" in codes_for(encode(blurred, ".jpg", 90))
+
+
+def _decodes_counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The long side asked of every decode `check_image` makes (the real decoder still runs)."""
+    asked: list[int] = []
+    real = decoding.decode
+
+    def counted(data: bytes, header: decoding.Header, target: int, **kwargs: Any) -> Any:
+        asked.append(target)
+        return real(data, header, target, **kwargs)
+
+    monkeypatch.setattr(decoding, "decode", counted)
+    return asked
+
+
+def _scan_1400(name: str) -> np.ndarray:
+    rng = random.Random(f"{SEED}-{name}")
+    image = make_case(random_spec(rng), rng, None, kind="scan")
+    factor = 1400 / max(image.shape[:2])
+    return cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+
+
+def test_a_blurry_side_is_not_decoded_again_to_confirm_faint_print(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Heavy blur greys the print below the faint-print line in the reduced copy; blur is what
+    the customer is told, so the larger confirming decode is skipped, and the findings are
+    exactly those the confirmed contrast gives."""
+    data = encode(cv2.GaussianBlur(_scan_1400("faint"), (0, 0), 10), ".jpg", 90)
+    asked = _decodes_counted(monkeypatch)
+    report = check_image(data, Side.FRONT, LIMITS)
+    values = report.measurements.values
+    assert values["text_contrast"] < LIMITS.min_text_contrast  # faint: confirmation was due
+    assert asked == [LIMITS.decode_long_side]
+    codes = [f.code for f in report.findings]
+    assert codes == [QualityCode.BLURRY]
+
+    header = decoding.read_header(data, LIMITS)
+    reduced = decoding.decode(
+        data, header, LIMITS.decode_long_side, min_long_side=LIMITS.decode_min_long_side
+    )
+    measured = analysis.analyse(reduced.pixels, reduced.scale)
+    detailed = decoding.decode(data, header, LIMITS.detail_long_side)
+    confirmed = values | analysis.detail_contrast(detailed.pixels, measured)
+    assert [f.code for f in findings.judge(Side.FRONT, confirmed, LIMITS)] == codes
+
+
+def test_faint_print_on_a_sharp_side_is_still_confirmed_on_a_larger_decode(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    image = _scan_1400("faint")
+    faded = cv2.addWeighted(image, 0.35, np.full_like(image, 255), 0.65, 0)
+    asked = _decodes_counted(monkeypatch)
+    report = check_image(encode(faded, ".jpg", 90), Side.FRONT, LIMITS)
+    assert asked == [LIMITS.decode_long_side, LIMITS.detail_long_side]
+    assert [f.code for f in report.findings] == [QualityCode.LOW_CONTRAST]
 
 
 def _hostile() -> dict[str, tuple[bytes, QualityCode]]:
