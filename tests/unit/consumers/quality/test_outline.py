@@ -1,5 +1,6 @@
 """The outline's paper mask without the full median: exact for the threshold it is given, and
-near the one-class cut-off the full median still decides."""
+near the one-class cut-off the full median still decides, unless the
+frame's edge is paper whichever way it would."""
 
 from __future__ import annotations
 
@@ -72,15 +73,67 @@ def test_a_page_on_a_table_is_outlined_without_the_full_median(median_rows: list
     assert outline.touching == reference.touching
 
 
-def test_near_the_one_class_cut_off_the_full_median_decides(median_rows: list[int]) -> None:
-    """Paper 35 levels above the table: the estimate is within the margin, so the full-size
-    median is taken, and the outline is the one it gives."""
-    gray = photographed_page(2, paper=200, table=165)
+@pytest.mark.parametrize("page", ["page on a table", "scan with light print"])
+def test_near_the_one_class_cut_off_the_full_median_decides(
+    page: str, median_rows: list[int]
+) -> None:
+    """Paper 35 levels above the table, or a scan whose lighter print puts even its paper
+    below a threshold 16 levels above the estimate (so the frame's edge proves nothing): the
+    estimate is within the margin, the full-size median is taken, and the outline is the one
+    it gives."""
+    gray = (
+        photographed_page(2, paper=200, table=165)
+        if page == "page on a table"
+        else blurred_scan(160)
+    )
+    assert (
+        abs(estimated_separation(gray) - analysis.MIN_BACKGROUND_SEPARATION)
+        < analysis.SEPARATION_MARGIN
+    )
+    median_rows.clear()
     outline = find_outline(gray)
     assert median_rows == [175, 350]
     reference = full_median_outline(gray)
     assert outline is not None
     assert reference is not None
+    assert np.array_equal(outline.quad, reference.quad)
+    assert (outline.touching, outline.coverage) == (reference.touching, reference.coverage)
+
+
+def blurred_scan(ink: int) -> np.ndarray:
+    """A page filling the frame (a flat-bed scan), its print blurred grey."""
+    image = np.full((350, 500), 235, np.uint8)
+    for row in range(40, 330, 14):
+        cv2.putText(
+            image, "REGISTRATION CERTIFICATE", (20, row), cv2.FONT_HERSHEY_SIMPLEX, 0.6, ink, 2
+        )
+    noisy = cv2.GaussianBlur(image, (0, 0), 3) + np.random.default_rng(5).normal(0, 3, image.shape)
+    return np.clip(noisy, 0, 255).astype(np.uint8)
+
+
+def estimated_separation(gray: np.ndarray) -> float:
+    sampled = cv2.medianBlur(np.ascontiguousarray(gray[::2, ::2]), OUTLINE_MEDIAN // 2)
+    threshold, _ = cv2.threshold(sampled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    paper, rest = analysis._class_levels(sampled, threshold)
+    return paper - rest
+
+
+def test_a_blurred_scan_near_the_cut_off_is_the_whole_frame_without_the_full_median(
+    median_rows: list[int],
+) -> None:
+    """Blurred print looks like a second class, close to the cut-off; the frame's edge is
+    paper even well above the estimated threshold, so both of the full median's answers are
+    the whole frame, and it is not taken."""
+    gray = blurred_scan(ink=130)
+    separation = estimated_separation(gray)
+    assert abs(separation - analysis.MIN_BACKGROUND_SEPARATION) < analysis.SEPARATION_MARGIN
+    median_rows.clear()
+    outline = find_outline(gray)
+    assert median_rows == [175]
+    reference = full_median_outline(gray)
+    assert outline is not None
+    assert reference is not None
+    assert outline.full_frame
     assert np.array_equal(outline.quad, reference.quad)
     assert (outline.touching, outline.coverage) == (reference.touching, reference.coverage)
 
