@@ -209,6 +209,40 @@ def test_same_picture_on_both_sides_is_refused(tmp_path: Path) -> None:
     assert all(m.skew_deg is not None and len(m.document_quad) == 4 for m in checked.measurements)
 
 
+def _area_hash(gray: np.ndarray) -> int:
+    """The perceptual hash as computed before: OpenCV's area reduction straight to 32x32."""
+    thumb = cv2.resize(gray, (32, 32), interpolation=cv2.INTER_AREA).astype(np.float32)
+    low = cv2.dct(thumb)[:8, :8].ravel()
+    bits = low[1:] > np.median(low[1:])
+    return int(sum(1 << i for i, bit in enumerate(bits) if bit))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_perceptual_hash_tells_the_same_picture_from_the_other_side(seed: int) -> None:
+    """Whole-block thumbnails hash a document as the area reduction did (within 2 bits), the
+    same picture scaled and re-saved stays within the limit, and the other side far outside."""
+    rng = random.Random(f"{SEED}-hash-{seed}")
+    spec = random_spec(rng)
+    kind = ("photo", "scan")[seed % 2]
+    front = make_case(spec, rng, None, side="front", kind=kind)
+    back = make_case(spec, rng, None, side="back", kind=kind)
+    smaller = cv2.resize(front, None, fx=0.8, fy=0.8, interpolation=cv2.INTER_AREA)
+    hashes = [
+        check_image(encode(image, ".jpg", quality), side, LIMITS).phash
+        for image, side, quality in (
+            (front, Side.FRONT, 90),
+            (smaller, Side.BACK, 85),
+            (back, Side.BACK, 90),
+        )
+    ]
+    assert None not in hashes
+    original, same, other = (h or 0 for h in hashes)
+    assert analysis.hamming(original, same) <= LIMITS.max_same_picture_distance
+    assert analysis.hamming(original, other) > 3 * LIMITS.max_same_picture_distance
+    document = cv2.cvtColor(front, cv2.COLOR_BGR2GRAY)
+    assert analysis.hamming(analysis.phash(document), _area_hash(document)) <= 2
+
+
 def test_editing_software_is_a_tamper_signal_not_a_finding() -> None:
     rng = random.Random(SEED)
     pixels = make_case(random_spec(rng), rng, None)
