@@ -1,6 +1,6 @@
 """The outline's paper mask without the full median: exact for the threshold it is given, and
-near the one-class cut-off the full median still decides, unless the
-frame's edge is paper whichever way it would."""
+near the one-class cut-off the full median still decides, unless the frame's edge is paper
+whichever way it would."""
 
 from __future__ import annotations
 
