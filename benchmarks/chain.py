@@ -295,6 +295,8 @@ def run_chain(
         cpu_at_start = _cpu_by_pid(workers)
         started = time.monotonic()
         while_waiting: dict[str, float] = {}
+        # (when, CPU seconds since the start by stage and shared service) until the feedback
+        cpu_samples: list[tuple[float, dict[str, float]]] = []
         held_back = [
             member
             for proc, name in zip(workers, names, strict=True)
@@ -321,17 +323,29 @@ def run_chain(
                     family = _family(proc)
                     peak[index] = max(peak[index], sum(p.memory_info().rss for p in family))
                     cpu_seen[index].update((p.pid, _cpu_seconds(p)) for p in family)
-            if not while_waiting and all("quality" in observer.seen.get(s, {}) for s in published):
-                while_waiting = _cpu_share(names, cpu_seen, cpu_at_start, started)
-                while_waiting |= {
-                    name: round((_cpu_seconds(p) - services_before[name]) / _since(started), 2)
-                    for name, p in services.items()
-                    if p.is_running()
-                }
+            if not while_waiting:
+                # The answers are read before the CPU, so the sample that finds them all was
+                # taken after the last one.
+                answered = [observer.seen.get(s, {}).get("quality") for s in published]
+                cpu_samples.append(
+                    (
+                        time.monotonic(),
+                        _stage_cpu(names, cpu_seen, cpu_at_start)
+                        | {
+                            name: _cpu_seconds(p) - services_before[name]
+                            for name, p in services.items()
+                            if p.is_running()
+                        },
+                    )
+                )
+                if all(at is not None for at in answered):
+                    last_answer = max(at for at in answered if at is not None)
+                    while_waiting = cpu_share_until(cpu_samples, started, last_answer)
             done = [s for s in published if last_mark in observer.seen.get(s, {})]
             if len(done) == len(published):
                 break
-            time.sleep(0.5)
+            # Finely while customers wait: the shares until the last answer are read there.
+            time.sleep(0.5 if while_waiting else 0.1)
         finished = time.monotonic()
         services_cpu = {
             name: _cpu_seconds(process) - services_before[name]
@@ -396,8 +410,8 @@ def run_chain(
             name: round(seconds / max(finished - started, 1e-9), 2)
             for name, seconds in services_cpu.items()
         },
-        # The same from the burst's start until the last quality answer (sampled every 0.5 s):
-        # who had the CPU while customers waited for their feedback.
+        # The same from the burst's start until the last quality answer (sampled every 0.5 s,
+        # interpolated at that answer): who had the CPU while customers waited for feedback.
         "cpu_share_until_feedback": while_waiting,
         "lag": [(round(t - started, 1), lags) for t, lags in observer.lag if t >= started],
     }
@@ -419,10 +433,6 @@ def _signal_all(processes: list[psutil.Process], signum: signal.Signals) -> None
             process.send_signal(signum)
 
 
-def _since(started: float) -> float:
-    return max(time.monotonic() - started, 1e-9)
-
-
 def _stage_cpu(
     names: list[str], cpu_seen: dict[int, dict[int, float]], cpu_at_start: dict[int, float]
 ) -> dict[str, float]:
@@ -435,16 +445,23 @@ def _stage_cpu(
     return dict(seconds)
 
 
-def _cpu_share(
-    names: list[str],
-    cpu_seen: dict[int, dict[int, float]],
-    cpu_at_start: dict[int, float],
-    started: float,
+def cpu_share_until(
+    samples: list[tuple[float, dict[str, float]]], started: float, until: float
 ) -> dict[str, float]:
-    """CPU seconds per second since `started`, all of a stage's workers together."""
+    """Cores each stage or service had from `started` to `until` (the last quality answer).
+
+    `samples`: (when, CPU seconds since `started` by name), every 0.1 s. The CPU at `until` is
+    interpolated between the samples around it. Read at the first half-second sample after it,
+    as before, every share was divided by up to half a second more than customers waited (with
+    the CPU of that time mostly idle): 1.4 cores for a worker that had kept ~1.75 busy."""
+    points = [(started, dict.fromkeys(samples[0][1], 0.0) if samples else {}), *samples]
+    after = next((i for i, (at, _) in enumerate(points) if at >= until), len(points) - 1)
+    (t0, before_cpu), (t1, after_cpu) = points[max(after - 1, 0)], points[after]
+    weight = 1.0 if t1 <= t0 else min(1.0, max(0.0, (until - t0) / (t1 - t0)))
+    span = max(until - started, 1e-9)
     return {
-        name: round(seconds / _since(started), 2)
-        for name, seconds in _stage_cpu(names, cpu_seen, cpu_at_start).items()
+        name: round((before_cpu.get(name, 0.0) * (1 - weight) + seconds * weight) / span, 2)
+        for name, seconds in after_cpu.items()
     }
 
 
