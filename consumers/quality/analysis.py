@@ -81,14 +81,15 @@ def analyse(pixels: Pixels, scale: float) -> Measurements:
     document_grey = grey if document is pixels else cv2.cvtColor(document, cv2.COLOR_BGR2GRAY)
     inner = _inner(document, INNER_MARGIN)
     gray = _inner(document_grey, INNER_MARGIN)
-    levels = Levels.of(gray)
+    sharp_gray = _inner(document_grey, SHARPNESS_MARGIN)
+    sharp_levels = Levels.of(sharp_gray)
+    levels = _enclosing_levels(document_grey, INNER_MARGIN, sharp_levels, SHARPNESS_MARGIN)
     v.update(exposure(gray, levels))
     v.update(ink_contrast(gray, levels))
     v.update(glare(inner))
     v["chroma_p997"] = round(colourfulness(_inner(document, 0.012)), 2)
     v["colour_ratio"] = round(v["chroma_p997"] / max(v["contrast"], 20.0), 4)
-    sharp_levels = _inner_levels(document_grey, SHARPNESS_MARGIN, levels, INNER_MARGIN)
-    v["sharpness"] = round(sharpness(_inner(document_grey, SHARPNESS_MARGIN), sharp_levels), 4)
+    v["sharpness"] = round(sharpness(sharp_gray, sharp_levels), 4)
     result.phash = phash(gray)
     return result
 
@@ -317,23 +318,21 @@ def _inner_box(image: Pixels, margin: float) -> tuple[int, int, int, int]:
     return (dy, h - dy, dx, w - dx) if h - 2 * dy > 4 and w - 2 * dx > 4 else (0, h, 0, w)
 
 
-def _inner_levels(
-    image: Pixels, margin: float, enclosing: Levels, enclosing_margin: float
-) -> Levels:
-    """`Levels.of(_inner(image, margin))` from `enclosing`, the levels of the larger
-    `_inner(image, enclosing_margin)`: only the frame between the two is counted (a quarter
-    of the pixels; counting is ~1.5 ns a pixel, the largest single cost after decoding)."""
+def _enclosing_levels(image: Pixels, margin: float, inner: Levels, inner_margin: float) -> Levels:
+    """`Levels.of(_inner(image, margin))` from `inner`, the levels of the smaller
+    `_inner(image, inner_margin)`: only the frame between the two is counted. Counting is
+    ~1.5 ns a pixel, the largest single cost after decoding: the sharpness region and then the
+    frame around it count 88 % of a document's pixels once, where the exposure region and then
+    the same frame taken off again counted 112 % (0.52 against 0.66 ms a side)."""
     top, bottom, left, right = _inner_box(image, margin)
-    outer_top, outer_bottom, outer_left, outer_right = _inner_box(image, enclosing_margin)
-    if not (
-        outer_top <= top <= bottom <= outer_bottom and outer_left <= left <= right <= outer_right
-    ):
+    in_top, in_bottom, in_left, in_right = _inner_box(image, inner_margin)
+    if not (top <= in_top <= in_bottom <= bottom and left <= in_left <= in_right <= right):
         return Levels.of(image[top:bottom, left:right])
-    return enclosing.without(
-        image[outer_top:top, outer_left:outer_right],
-        image[bottom:outer_bottom, outer_left:outer_right],
-        image[top:bottom, outer_left:left],
-        image[top:bottom, right:outer_right],
+    return inner.plus(
+        image[top:in_top, left:right],
+        image[in_bottom:bottom, left:right],
+        image[in_top:in_bottom, left:in_left],
+        image[in_top:in_bottom, in_right:right],
     )
 
 
@@ -458,6 +457,9 @@ def glare(document: Pixels) -> dict[str, float]:
 
 #: Pixels sampled for the colour percentile: every `COLOUR_STRIDE`-th in both directions.
 COLOUR_STRIDE = 2
+#: The a and b levels OpenCV's 8-bit Lab conversion gives (all 2**24 colours converted): the
+#: colour table counts only these, 58 % of 256 x 256 pairs to clear, count and walk.
+LAB_A_RANGE, LAB_B_RANGE = (42, 227), (20, 224)
 
 
 def colourfulness(document: Pixels) -> float:
@@ -484,11 +486,17 @@ def colourfulness(document: Pixels) -> float:
     # rounding (OpenCV's vector and scalar paths differ in the last bit). The pair counts
     # (exact in float32 up to 2**24 pixels; documents here are under a million) also give
     # each channel's own histogram, for the cast to remove.
-    table = cv2.calcHist([lab], [1, 2], None, [256, 256], [0, 256, 0, 256]).astype(np.int64)
-    pairs = table.ravel()  # index a * 256 + b
+    (a_low, a_high), (b_low, b_high) = LAB_A_RANGE, LAB_B_RANGE
+    b_levels = b_high - b_low
+    table = cv2.calcHist(
+        [lab], [1, 2], None, [a_high - a_low, b_levels], [a_low, a_high, b_low, b_high]
+    ).astype(np.int64)
+    pairs = table.ravel()  # index (a - a_low) * b_levels + (b - b_low)
     present = np.flatnonzero(pairs)
-    a_f = (present >> 8).astype(np.float32) - Levels(table.sum(axis=1)).percentile(50)
-    b_f = (present & 255).astype(np.float32) - Levels(table.sum(axis=0)).percentile(50)
+    a_counts, b_counts = np.zeros(256, np.int64), np.zeros(256, np.int64)
+    a_counts[a_low:a_high], b_counts[b_low:b_high] = table.sum(axis=1), table.sum(axis=0)
+    a_f = (present // b_levels + a_low).astype(np.float32) - Levels(a_counts).percentile(50)
+    b_f = (present % b_levels + b_low).astype(np.float32) - Levels(b_counts).percentile(50)
     chroma = cv2.magnitude(a_f, b_f).ravel()
     order = np.argsort(chroma, kind="stable")
     at_or_below = np.cumsum(pairs[present][order])

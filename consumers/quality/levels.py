@@ -48,13 +48,13 @@ class Levels:
     def count(self) -> int:
         return int(self._cumulative[-1])  # always 256 levels
 
-    def without(self, *parts: MatLike) -> Levels:
-        """These levels less the pixels of `parts`, regions of the picture they were counted
-        on: a region's levels from an enclosing region's, counting only the difference."""
+    def plus(self, *parts: MatLike) -> Levels:
+        """These levels and the pixels of `parts`, regions around the one they were counted
+        on: an enclosing region's levels from an inner region's, counting only the difference."""
         counts = self._counts.copy()
         for part in parts:
             if np.asarray(part).size:
-                counts -= counts_of(part)
+                counts += counts_of(part)
         return Levels(counts)
 
     def below(self, threshold: float) -> Levels:

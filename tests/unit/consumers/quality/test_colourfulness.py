@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from consumers.quality.analysis import COLOUR_STRIDE, colourfulness
+from consumers.quality.analysis import COLOUR_STRIDE, LAB_A_RANGE, LAB_B_RANGE, colourfulness
 from consumers.quality.levels import Levels
 
 
@@ -71,3 +71,31 @@ def test_the_sample_keeps_a_thin_seal_s_colour(seed: int, ring_px: int) -> None:
 def test_a_grey_page_has_no_colour_and_a_seal_has_some() -> None:
     assert colourfulness(greyed(paper_with_seal(1))) == 0.0
     assert colourfulness(paper_with_seal(1)) > 10.0
+
+
+def test_the_counted_a_b_ranges_hold_every_8_bit_colour() -> None:
+    """The (a, b) table has only the levels OpenCV's 8-bit Lab conversion can give (58 % of
+    the 65,536 pairs, and its counting as much cheaper): every one of the 2**24 colours lies
+    inside, and the extremes are reached, so the ranges are not wider than they need to be."""
+    every = np.arange(1 << 24, dtype=np.uint32)
+    colours = np.stack([(every >> 16) & 255, (every >> 8) & 255, every & 255], axis=-1)
+    lab = cv2.cvtColor(colours.astype(np.uint8).reshape(4096, 4096, 3), cv2.COLOR_BGR2LAB)
+    for channel, (low, high) in ((1, LAB_A_RANGE), (2, LAB_B_RANGE)):
+        assert int(lab[..., channel].min()) == low
+        assert int(lab[..., channel].max()) == high - 1
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_saturated_colours_at_the_ends_of_the_ranges_are_counted(seed: int) -> None:
+    """Pure primaries and secondaries give the extreme a and b levels: a page of them measures
+    as the per-pixel partition does."""
+    rng = np.random.default_rng(seed)
+    primaries = np.array(
+        [[0, 0, 255], [0, 255, 0], [255, 0, 0], [0, 255, 255], [255, 0, 255], [255, 255, 0]],
+        np.uint8,
+    )
+    blocks = primaries[rng.integers(0, len(primaries), (30, 40))]
+    document = cv2.resize(blocks, (400, 300), interpolation=cv2.INTER_NEAREST)
+    expected = per_pixel(document, COLOUR_STRIDE)
+    assert expected > 50.0
+    assert colourfulness(document) == pytest.approx(expected, rel=1e-6, abs=1e-6)
