@@ -410,7 +410,7 @@ def run_chain(
             name: round(seconds / max(finished - started, 1e-9), 2)
             for name, seconds in services_cpu.items()
         },
-        # The same from the burst's start until the last quality answer (sampled every 0.5 s,
+        # The same from the burst's start until the last quality answer (sampled every 0.1 s,
         # interpolated at that answer): who had the CPU while customers waited for feedback.
         "cpu_share_until_feedback": while_waiting,
         "lag": [(round(t - started, 1), lags) for t, lags in observer.lag if t >= started],
