@@ -1,11 +1,17 @@
 """`chain.py`'s share of the cores while customers waited: read at the last answer itself, not
-at the sample after it."""
+at the sample after it; the workers' families, listed again at most once a second."""
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+import sys
+import time
+
+import psutil
 import pytest
 
-from benchmarks.chain import cpu_share_until
+from benchmarks.chain import Families, cpu_share_until
 
 
 def test_a_worker_busy_until_the_last_answer_had_one_core() -> None:
@@ -31,3 +37,57 @@ def test_an_answer_after_the_last_sample_uses_that_sample() -> None:
     samples = [(0.5, {"broker": 0.05}), (1.0, {"broker": 0.1})]
     assert cpu_share_until(samples, started=0.0, until=1.0) == {"broker": 0.1}
     assert cpu_share_until(samples, started=0.0, until=2.0) == {"broker": 0.05}
+
+
+def _worker_with_child(after_s: float = 0.0) -> subprocess.Popen[bytes]:
+    """A process that starts one child after `after_s`, as a worker its sandbox children."""
+    script = (
+        f"import subprocess, sys, time; time.sleep({after_s});"
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)']);"
+        "time.sleep(30)"
+    )
+    return subprocess.Popen([sys.executable, "-c", script])
+
+
+def _wait_for_child(worker: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 10
+    while not psutil.Process(worker.pid).children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _kill(worker: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(psutil.Error):
+        for child in psutil.Process(worker.pid).children():
+            child.kill()
+    worker.kill()
+    worker.wait()
+
+
+def test_a_child_started_later_is_listed_only_after_the_interval() -> None:
+    now = [0.0]
+    worker = _worker_with_child(after_s=2.0)
+    try:
+        families = Families([worker], every_s=1.0, clock=lambda: now[0])
+        assert [p.pid for p in families.members()[0]] == [worker.pid]
+        _wait_for_child(worker)
+        now[0] = 0.9
+        assert len(families.members()[0]) == 1  # not listed again yet
+        now[0] = 1.0
+        assert len(families.members()[0]) == 2
+    finally:
+        _kill(worker)
+
+
+def test_a_worker_gone_keeps_its_last_listing() -> None:
+    now = [0.0]
+    worker = _worker_with_child()
+    try:
+        _wait_for_child(worker)
+        families = Families([worker], every_s=1.0, clock=lambda: now[0])
+        assert len(families.members()[0]) == 2
+        child = psutil.Process(worker.pid).children()[0]
+        _kill(worker)
+        now[0] = 2.0
+        assert [p.pid for p in families.members()[0]] == [worker.pid, child.pid]
+    finally:
+        _kill(worker)
