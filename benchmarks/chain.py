@@ -11,7 +11,8 @@ on the topic before it reads a record (`held`: the worker is stopped while the p
 and every submission's wait counts from its release), so the figure does not depend on how fast
 the benchmark's portal publishes. Reports
 submissions/s end to end; p50/p95/max of submission -> QualityChecked (the customer's instant
-feedback), submission -> review task, decision -> email; peak RSS, CPU busy share and CPU per
+feedback) and -> the identity status verdict makes of it on `kyb.status` (the same answer as the
+portal shows it), submission -> review task, decision -> email; peak RSS, CPU busy share and CPU per
 submission per stage; who had the CPU until the last quality answer, and the feedback floor
 (what no scheduling could beat at quality's CPU cost); and consumer lag over time per stage,
 drawn as a PNG next to the JSON (`--plot`).
@@ -59,8 +60,8 @@ from producers.decisions import DecisionPublisher, simulated_decision
 from producers.portal import PortalPublisher
 from producers.synthetic import portal_form, random_spec, with_typo, write_pair
 from schemas import decode_event
-from schemas.enums import TaskAction
-from schemas.events import NotificationSent, QualityChecked, ReviewTask
+from schemas.enums import IdentityStatus, StatusTrack, TaskAction
+from schemas.events import NotificationSent, QualityChecked, ReviewTask, StatusChanged
 from tests.conftest import SmtpServer, start_broker, stop_process
 from tests.helpers import kyb_command
 
@@ -84,11 +85,20 @@ RUNS = (
     (QUALITY_ALONE, "idle", 2, True),
 )
 FINAL_MAILS = ("verified", "rejected", "resubmission_required")
-WATCHED = ("kyb.quality.checked", "kyb.review.tasks", "kyb.notifications.results")
-QUALITY_CHECKED, REVIEW_TASK, NOTIFICATION_SENT = (
+WATCHED = ("kyb.quality.checked", "kyb.status", "kyb.review.tasks", "kyb.notifications.results")
+QUALITY_CHECKED, STATUS_CHANGED, REVIEW_TASK, NOTIFICATION_SENT = (
     event.model_fields["event_type"].default
-    for event in (QualityChecked, ReviewTask, NotificationSent)
+    for event in (QualityChecked, StatusChanged, ReviewTask, NotificationSent)
 )
+#: The identity statuses verdict makes of quality's answer: what the portal shows the customer.
+ANSWERED_STATUSES = {
+    status.value
+    for status in (
+        IdentityStatus.CHECKING,
+        IdentityStatus.RESUBMISSION_REQUIRED,
+        IdentityStatus.REFUSED,
+    )
+}
 
 
 def percentiles(values: list[float]) -> dict[str, float] | None:
@@ -151,6 +161,9 @@ class Observer(threading.Thread):
         marks, event_type = self.seen[fields["submission_id"]], fields["event_type"]
         if event_type == QUALITY_CHECKED:
             marks.setdefault("quality", now)
+        elif event_type == STATUS_CHANGED:
+            if fields["track"] == StatusTrack.IDENTITY and fields["to_status"] in ANSWERED_STATUSES:
+                marks.setdefault("status", now)
         elif event_type == REVIEW_TASK and fields["action"] == TaskAction.ASSIGNED:
             if "task" not in marks:
                 marks["task"] = now
@@ -414,6 +427,10 @@ def run_chain(
         "publish_s": round(max(published.values()) - started, 2),
         "submission_to_quality_checked": percentiles(
             [seen[s]["quality"] - t for s, t in published.items() if "quality" in seen[s]]
+        ),
+        # The same answer as the portal shows it: the status verdict makes of it on kyb.status.
+        "submission_to_status": percentiles(
+            [seen[s]["status"] - t for s, t in published.items() if "status" in seen[s]]
         ),
         "submission_to_review_task": percentiles(
             [seen[s]["task"] - t for s, t in published.items() if "task" in seen[s]]

@@ -1,5 +1,6 @@
 """`chain.py`'s share of the cores while customers waited: read at the last answer itself, not
-at the sample after it; the workers' families, listed again at most once a second."""
+at the sample after it; the workers' families, listed again at most once a second; the
+status verdict makes of the quality answer, timed from its record."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ import time
 import psutil
 import pytest
 
-from benchmarks.chain import Families, cpu_share_until
+from benchmarks.chain import Families, Observer, cpu_share_until
+from pipeline.settings import Settings
+from schemas import encode_event
+from schemas.enums import IdentityStatus, StatusTrack
+from schemas.events import StatusChanged, SubmissionReceived
+from tests.helpers import followed_by, submission
 
 
 def test_a_worker_busy_until_the_last_answer_had_one_core() -> None:
@@ -91,3 +97,26 @@ def test_a_worker_gone_keeps_its_last_listing() -> None:
         assert [p.pid for p in families.members()[0]] == [worker.pid, child.pid]
     finally:
         _kill(worker)
+
+
+def _status(cause: SubmissionReceived, track: StatusTrack, to: str) -> bytes:
+    event = followed_by(
+        cause, StatusChanged, track=track, from_status=None, to_status=to, cause_event_id="c"
+    )
+    return encode_event(event)
+
+
+def test_the_status_made_of_the_quality_answer_is_timed_once() -> None:
+    observer = Observer(Settings(), [])
+    sub = submission()
+    produced_ms = int((observer.clock_offset + 10.0) * 1000)
+    for track, to, at in (
+        (StatusTrack.IDENTITY, IdentityStatus.SUBMITTED, produced_ms),
+        (StatusTrack.COMPLIANCE, "pending", produced_ms),
+        (StatusTrack.IDENTITY, IdentityStatus.RESUBMISSION_REQUIRED, produced_ms + 500),
+        (StatusTrack.IDENTITY, IdentityStatus.RESUBMISSION_REQUIRED, produced_ms + 900),
+    ):
+        observer._see(_status(sub, track, to), at, decisions=None)  # type: ignore[arg-type]
+    assert observer.seen[sub.submission_id] == {"status": pytest.approx(10.5, abs=0.01)}
+    observer._see(_status(sub, StatusTrack.IDENTITY, "checking"), produced_ms + 1, None)  # type: ignore[arg-type]
+    assert observer.seen[sub.submission_id]["status"] == pytest.approx(10.5, abs=0.01)
