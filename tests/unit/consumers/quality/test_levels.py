@@ -56,7 +56,7 @@ def test_opencv_counts_a_cropped_view_exactly_as_numpy(seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_a_region_less_its_frame_counts_exactly_the_inner_region(seed: int) -> None:
+def test_a_region_plus_its_frame_counts_exactly_the_enclosing_region(seed: int) -> None:
     rng = np.random.default_rng(seed)
     page = rng.integers(0, 256, (int(rng.integers(20, 200)), int(rng.integers(20, 200))), np.uint8)
     top, left = int(rng.integers(0, 8)), int(rng.integers(0, 8))
