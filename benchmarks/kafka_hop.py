@@ -4,6 +4,9 @@
   commit once acknowledged) vs a bare kafka-python consume → produce loop (produce, flush,
   commit: the same commit-after-acknowledgement rule, awaited in turn);
 - events/s through a chain of three no-op hops;
+- CPU per record of one no-op hop worker (its own process) fed one record every 14 ms (as
+  quality sends its answers in a burst) and its p50/p95 hop latency, at the default producer
+  linger and longer ones (`producer_linger_ms`), alternated, two rounds;
 - peak RSS of each `kyb worker <stage>` process of the real topology, idle after start-up.
 
     python benchmarks/kafka_hop.py --events 5000
@@ -13,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,6 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import psutil
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.structs import OffsetAndMetadata
 
@@ -155,19 +161,22 @@ def measure_bare(settings: Settings, n: int) -> float:
     return n / seconds
 
 
+def hop_stage(name: str, source: str) -> Stage:
+    return Stage(
+        name,
+        (hop_topic(source),),
+        (ComplianceSelectionChanged,),
+        (ComplianceSelectionChanged,),
+        noop,
+        "no-op hop",
+    )
+
+
 def measure_chain(settings: Settings, n: int, hops: int) -> float:
     names = [f"bench.h{i}" for i in range(hops + 1)]
     workers = []
     for i in range(hops):
-        stage = Stage(
-            f"bench-hop-{i}",
-            (hop_topic(names[i]),),
-            (ComplianceSelectionChanged,),
-            (ComplianceSelectionChanged,),
-            noop,
-            "no-op hop",
-        )
-        worker = HopWorker(stage, settings, names[i + 1])
+        worker = HopWorker(hop_stage(f"bench-hop-{i}", names[i]), settings, names[i + 1])
         thread = threading.Thread(target=worker.run, daemon=True)
         thread.start()
         workers.append((worker, thread))
@@ -178,6 +187,99 @@ def measure_chain(settings: Settings, n: int, hops: int) -> float:
         worker.stop()
         thread.join(30)
     return n / seconds
+
+
+PACE_S = 0.014  # quality's answers in a burst: one every ~14 ms
+#: Producer lingers tried on the paced hop, ms (the first is the settings' default).
+PACED_LINGERS = (Settings().producer_linger_ms, 20, 50)
+
+
+def _paced_hop(bootstrap: str, source: str, sink: str, linger_ms: int) -> None:
+    """A no-op hop worker in a process of its own (its CPU is all the hop's), until SIGTERM."""
+    settings = Settings(
+        bootstrap_servers=bootstrap,
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=1000,
+        metrics_window_s=3600,
+        producer_linger_ms=linger_ms,
+    )
+    worker = HopWorker(hop_stage("bench-paced", source), settings, sink)
+    worker.install_signal_handlers()
+    worker.run()
+
+
+def _arrivals(settings: Settings, topic: str, want: int, seen: dict[str, float]) -> None:
+    """When each account's record reached `topic` (read as soon as the broker has it)."""
+    consumer = KafkaConsumer(topic, **consumer_config(settings, None, fetch_max_wait_ms=20))
+    deadline = time.monotonic() + 120
+    while len(seen) < want and time.monotonic() < deadline:
+        for records in consumer.poll(timeout_ms=100).values():
+            for record in records:
+                seen.setdefault(record.key.decode(), time.monotonic())
+    consumer.close()
+
+
+def measure_paced(settings: Settings, n: int, linger_ms: int, run: int) -> dict[str, float]:
+    """CPU ms per record of a no-op hop worker fed one record every `PACE_S`, and the hop's
+    p50/p95 latency (sent by the feeder -> read from the hop's output)."""
+    source, sink = f"bench.paced{run}.in", f"bench.paced{run}.out"
+    ensure_topics(settings, {source: 6, sink: 6})
+    hop = multiprocessing.get_context("spawn").Process(
+        target=_paced_hop, args=(settings.bootstrap_servers, source, sink, linger_ms)
+    )
+    hop.start()
+    try:
+        warm_up(settings, source, sink)
+        feeder = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=0)
+        payloads = events(n, tag=f"paced{run}", accounts=n)
+        arrived: dict[str, float] = {}
+        reader = threading.Thread(target=_arrivals, args=(settings, sink, n + 1, arrived))
+        reader.start()
+        time.sleep(1.0)  # the reader has joined and the hop is idle again
+        process = psutil.Process(hop.pid)
+        cpu_before = sum(process.cpu_times()[:2])
+        sent: dict[str, float] = {}
+        for i, raw in enumerate(payloads):
+            account = f"paced{run}-{i}"
+            sent[account] = time.monotonic()
+            feeder.send(source, raw, key=account.encode())
+            time.sleep(max(0.0, sent[account] + PACE_S - time.monotonic()))
+        feeder.flush()
+        reader.join(130)
+        cpu = sum(process.cpu_times()[:2]) - cpu_before
+        feeder.close()
+    finally:
+        hop.terminate()
+        hop.join(30)
+    latencies = sorted(arrived[account] - at for account, at in sent.items() if account in arrived)
+    if len(latencies) < n:
+        raise TimeoutError(f"only {len(latencies)}/{n} records went through the paced hop")
+    return {
+        "cpu_ms_per_record": round(cpu / n * 1000, 3),
+        "hop_p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "hop_p95_ms": round(latencies[int(0.95 * (n - 1))] * 1000, 1),
+    }
+
+
+def measure_paced_lingers(settings: Settings, n: int, rounds: int = 2) -> dict[str, Any]:
+    """Each linger of `PACED_LINGERS`, alternated (the order reversed in every other round):
+    the medians of the rounds, and the CPU as a ratio to the default linger's."""
+    runs: dict[int, list[dict[str, float]]] = {linger: [] for linger in PACED_LINGERS}
+    for round_ in range(rounds):
+        order = PACED_LINGERS if round_ % 2 == 0 else tuple(reversed(PACED_LINGERS))
+        for index, linger in enumerate(order):
+            runs[linger].append(measure_paced(settings, n, linger, round_ * 10 + index))
+    result: dict[str, Any] = {"pace_ms": PACE_S * 1000, "records": n}
+    default = statistics.median(run["cpu_ms_per_record"] for run in runs[PACED_LINGERS[0]])
+    for linger, measured in runs.items():
+        medians = {
+            key: round(statistics.median(run[key] for run in measured), 3) for key in measured[0]
+        }
+        result[f"linger_{linger}_ms"] = medians | {
+            "rounds_cpu_ms_per_record": [run["cpu_ms_per_record"] for run in measured],
+            "cpu_vs_default": round(medians["cpu_ms_per_record"] / default, 3),
+        }
+    return result
 
 
 def worker_rss(settings: Settings, tmp: Path) -> dict[str, float]:
@@ -201,6 +303,7 @@ def worker_rss(settings: Settings, tmp: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument("--paced", type=int, default=300, help="records per paced-hop run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         broker = start_broker(Path(tmp))
@@ -218,6 +321,7 @@ def main() -> None:
             bare = measure_bare(settings, args.events)
             hop = measure_chain(settings, args.events, hops=1)
             chain = measure_chain(settings, args.events, hops=3)
+            paced = measure_paced_lingers(settings, args.paced)
             from pipeline.kafka_runtime import create_topics
 
             create_topics(settings)
@@ -231,6 +335,7 @@ def main() -> None:
         "noop_stage_events_per_s": round(hop, 1),
         "noop_vs_bare": round(hop / bare, 3),
         "three_hop_chain_events_per_s": round(chain, 1),
+        "paced_hop": paced,
         "goal_noop_ge_0_8_bare": hop / bare >= 0.8,
         "goal_noop_ge_2000_eps": hop >= 2000,
         "worker_peak_rss_mb_idle": rss,

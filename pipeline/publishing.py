@@ -37,12 +37,13 @@ class RecordingPublisher:
 
 
 def kafka_producer(settings: Settings, **overrides: Any) -> KafkaProducer:
-    """The producer every component uses: acks=all, idempotent retries, small linger."""
+    """The producer every component uses: acks=all, idempotent retries, a linger of
+    `producer_linger_ms`."""
     config: dict[str, Any] = {
         "bootstrap_servers": settings.bootstrap_servers,
         "client_id": settings.client_id,
         "acks": "all",
-        "linger_ms": 5,
+        "linger_ms": settings.producer_linger_ms,
         "retries": 5,
         "max_in_flight_requests_per_connection": 1,
     } | client_security(settings)
