@@ -194,15 +194,8 @@ PACE_S = 0.014  # quality's answers in a burst: one every ~14 ms
 PACED_LINGERS = (Settings().producer_linger_ms, 20, 50)
 
 
-def _paced_hop(bootstrap: str, source: str, sink: str, linger_ms: int) -> None:
+def _paced_hop(settings: Settings, source: str, sink: str) -> None:
     """A no-op hop worker in a process of its own (its CPU is all the hop's), until SIGTERM."""
-    settings = Settings(
-        bootstrap_servers=bootstrap,
-        session_timeout_ms=6000,
-        heartbeat_interval_ms=1000,
-        metrics_window_s=3600,
-        producer_linger_ms=linger_ms,
-    )
     worker = HopWorker(hop_stage("bench-paced", source), settings, sink)
     worker.install_signal_handlers()
     worker.run()
@@ -224,14 +217,16 @@ def measure_paced(settings: Settings, n: int, linger_ms: int, run: int) -> dict[
     p50/p95 latency (sent by the feeder -> read from the hop's output)."""
     source, sink = f"bench.paced{run}.in", f"bench.paced{run}.out"
     ensure_topics(settings, {source: 6, sink: 6})
+    lingering = settings.model_copy(update={"producer_linger_ms": linger_ms})
     hop = multiprocessing.get_context("spawn").Process(
-        target=_paced_hop, args=(settings.bootstrap_servers, source, sink, linger_ms)
+        target=_paced_hop, args=(lingering, source, sink)
     )
     hop.start()
     try:
         warm_up(settings, source, sink)
         feeder = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=0)
-        payloads = events(n, tag=f"paced{run}", accounts=n)
+        tag = f"paced{run}"
+        payloads = events(n, tag=tag, accounts=n)  # account i is `<tag>-<i>`, the record key
         arrived: dict[str, float] = {}
         reader = threading.Thread(target=_arrivals, args=(settings, sink, n + 1, arrived))
         reader.start()
@@ -240,7 +235,7 @@ def measure_paced(settings: Settings, n: int, linger_ms: int, run: int) -> dict[
         cpu_before = sum(process.cpu_times()[:2])
         sent: dict[str, float] = {}
         for i, raw in enumerate(payloads):
-            account = f"paced{run}-{i}"
+            account = f"{tag}-{i}"
             sent[account] = time.monotonic()
             feeder.send(source, raw, key=account.encode())
             time.sleep(max(0.0, sent[account] + PACE_S - time.monotonic()))

@@ -134,7 +134,7 @@ class Settings(BaseSettings):
         ge=0,
         le=1_000,
         description="how long a producer waits for more records to put into one request, "
-        "each of which costs kafka-python ~1 ms of CPU: 20 cut a no-op hop's CPU per record "
+        "each of which costs kafka-python ~1-2 ms of CPU: 20 cut a no-op hop's CPU per record "
         "to ~0.8x when records come one at a time (benchmarks/kafka_hop.py, paced_hop), for "
         "~15 ms more per hop, and changed nothing measurable in benchmarks/chain.py",
     )

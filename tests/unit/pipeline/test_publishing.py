@@ -24,7 +24,7 @@ def test_record_checksums_are_computed_natively() -> None:
 
 
 def test_every_producer_lingers_as_set(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each produce request costs kafka-python ~1 ms of CPU: how long a producer waits to
+    """Each produce request costs kafka-python ~1-2 ms of CPU: how long a producer waits to
     put more records into one comes from settings (`KYB_PRODUCER_LINGER_MS`)."""
     built: list[dict[str, Any]] = []
     monkeypatch.setattr(publishing, "KafkaProducer", lambda **config: built.append(config))
