@@ -1,6 +1,6 @@
-"""`chain.py`'s share of the cores while customers waited: read at the last answer itself, not
-at the sample after it; the workers' families, listed again at most once a second; the
-status verdict makes of the quality answer, timed from its record."""
+"""`chain.py`'s share of the cores (and CPU seconds) while customers waited: read at the last
+answer itself, not at the sample after it; the workers' families, listed again at most once a
+second; the status verdict makes of the quality answer, timed from its record."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import time
 import psutil
 import pytest
 
-from benchmarks.chain import Families, Observer, cpu_share_until
+from benchmarks.chain import Families, Observer, cpu_share_until, cpu_until
 from pipeline.settings import Settings
 from schemas import encode_event
 from schemas.enums import IdentityStatus, StatusTrack
@@ -43,6 +43,13 @@ def test_an_answer_after_the_last_sample_uses_that_sample() -> None:
     samples = [(0.5, {"broker": 0.05}), (1.0, {"broker": 0.1})]
     assert cpu_share_until(samples, started=0.0, until=1.0) == {"broker": 0.1}
     assert cpu_share_until(samples, started=0.0, until=2.0) == {"broker": 0.05}
+
+
+def test_the_cpu_spent_until_the_answer_is_in_seconds_not_cores() -> None:
+    # Verdict spent 0.5 s by 1 s and 0.6 s by 2 s: 0.55 s by 1.5 s, whatever it did after.
+    samples = [(1.0, {"verdict": 0.5}), (2.0, {"verdict": 0.6}), (60.0, {"verdict": 4.0})]
+    assert cpu_until(samples, started=0.0, until=1.5) == pytest.approx({"verdict": 0.55})
+    assert cpu_share_until(samples, started=0.0, until=1.5) == {"verdict": 0.37}
 
 
 def _worker_with_child(after_s: float = 0.0) -> subprocess.Popen[bytes]:
