@@ -257,10 +257,12 @@ class KafkaWorker:
         done: dict[TopicPartition, OffsetAndMetadata] = {}
         sends: list[Send] = []
         outage: DependencyDown | None = None
+        handled_count = 0
         records = [
             (partition, record) for partition, records in batch.items() for record in records
         ]
-        handled = self._handling.results(records, _account_key, self._stopping.is_set)
+        budget = _BatchBudget(self.settings, self._stopping)
+        handled = self._handling.results(records, _account_key, budget.spent)
         with self.processor.batch([record.key for _, record in records]), closing(handled):
             for (partition, record), outcome in handled:
                 try:
@@ -270,10 +272,19 @@ class KafkaWorker:
                     break  # finish what is in flight, leave the rest for the next owner
                 sends.extend(publisher.publish(event) for event in result.outputs)
                 self.processed += 1
+                handled_count += 1
                 self.dead_lettered += len(result.dead_letters)
                 first.setdefault(partition, record.offset)
                 done[partition] = OffsetAndMetadata(record.offset + 1, "", -1)
-        if outage is not None:
+        left = len(records) - handled_count
+        if budget.ran_out and left and not self._stopping.is_set():
+            log.warning(
+                "stage=%s a batch passed %.0f s; %d record(s) left for the next poll",
+                self.stage.name,
+                budget.seconds,
+                left,
+            )
+        if outage is not None or (left and not self._stopping.is_set()):
             self._rewind(consumer, batch, done)
         deliveries.add(sends, first, done)
         if self.stage.cpu_bound:
@@ -290,6 +301,28 @@ class KafkaWorker:
             self._stopping.wait(wait)
         else:
             self._outages = 0
+
+
+class _BatchBudget:
+    """How long one batch may keep starting records: half the poll interval the group allows.
+
+    A batch is handled before the next poll, and a member that does not poll within
+    `max_poll_interval_ms` is put out of its group; its records then go to another member, which
+    meets the same files. A side of a file built to stall the decoder is cut off after
+    `decode_timeout_s` (20 s), so a batch of such submissions could outlast the interval; past
+    the budget no record is started, and the ones left are read again by the next poll."""
+
+    def __init__(self, settings: Settings, stopping: threading.Event) -> None:
+        self.seconds = settings.max_poll_interval_ms / 2000
+        self._deadline = time.monotonic() + self.seconds
+        self._stopping = stopping
+        self.ran_out = False
+
+    def spent(self) -> bool:
+        """Start no more records: the worker is stopping or the batch's time is up."""
+        if not self.ran_out and time.monotonic() > self._deadline:
+            self.ran_out = True
+        return self.ran_out or self._stopping.is_set()
 
 
 def _account_key(item: tuple[TopicPartition, Any]) -> bytes | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import subprocess
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
+import pytest
 import redis
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
@@ -381,6 +383,62 @@ class Overlapping:
         finally:
             with self.lock:
                 self.running[event.account_id] -= 1
+
+
+class Stalling:
+    """A handler that takes `seconds` a record, as a side built to stall the decoder does until
+    the sandbox cuts it off, and counts how often each record reached it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.calls: Counter[str] = Counter()
+
+    def __call__(self, event: ComplianceSelectionChanged, ctx: Context) -> list[Envelope]:
+        self.calls[event.submission_id] += 1
+        time.sleep(self.seconds)
+        answer = event.mainland_resources
+        return [ctx.derive(ComplianceSelectionChanged, event, mainland_resources=answer)]
+
+
+def test_a_batch_past_half_the_poll_interval_leaves_the_rest_for_the_next_poll(
+    kafka_broker: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A batch of slow records stops starting them at half `max_poll_interval_ms` (5 s here),
+    so the member polls in time to stay in its group; the records it did not start are read
+    again by the next poll: each handled once, each answered once, each account's in order."""
+    settings = Settings(
+        bootstrap_servers=kafka_broker,
+        session_timeout_ms=6000,
+        max_poll_interval_ms=10_000,
+        max_poll_records=40,
+        poll_timeout_ms=100,
+    )
+    handler = Stalling(0.25)
+    stage = replace(slow_hop(settings, partitions=1, name="budget-test"), handler=handler)
+    inputs = publish_hop_inputs(settings, stage, 30, accounts=3)
+    worker = KafkaWorker(build_processor(stage, settings, memory_state_store()), settings)
+    thread = threading.Thread(target=worker.run, kwargs={"max_seconds": 60})
+    with caplog.at_level(logging.WARNING, logger="pipeline.kafka_runtime"):
+        thread.start()
+        try:
+            wait_for(lambda: worker.processed >= len(inputs), 45, what="every input handled")
+        finally:
+            worker.stop()
+            join_all([thread], 30)
+    left = [r.getMessage() for r in caplog.records if "left for the next poll" in r.getMessage()]
+    assert left, "the first batch (30 records, 7.5 s) should have passed its 5-s budget"
+    assert worker.processed == len(inputs)
+    assert set(handler.calls) == {e.submission_id for e in inputs}
+    assert set(handler.calls.values()) == {1}  # nothing handled twice after the rewind
+    outputs = [
+        e
+        for e in read_topic(settings, "kyb.submissions", want=len(inputs))
+        if e.producer == "budget-test"
+    ]
+    assert sorted(e.submission_id for e in outputs) == sorted(e.submission_id for e in inputs)
+    for account in {e.account_id for e in inputs}:
+        numbers = [int(e.submission_id[4:]) for e in outputs if e.account_id == account]
+        assert numbers == sorted(numbers), (account, numbers)  # each account's order kept
 
 
 def test_two_records_at_once_keep_each_accounts_order_and_an_outage_loses_nothing(
