@@ -64,8 +64,8 @@ def test_a_cpu_bound_stage_reads_small_batches_times_its_records_at_once() -> No
 def test_a_stage_of_quick_records_reads_its_own_batch() -> None:
     """Quality's records take milliseconds: its batch is its own, whatever OCR's is."""
     quality = stage_named("quality")
-    assert quality.records_per_poll == 16
+    assert quality.records_per_poll == 64
     for cpu_bound_batch in (1, 3, 50):
         settings = Settings(max_poll_records_cpu_bound=cpu_bound_batch)
-        assert records_per_poll(quality, settings) == 16
+        assert records_per_poll(quality, settings) == 64
     assert records_per_poll(replace(quality, records_per_poll=5), Settings()) == 5
