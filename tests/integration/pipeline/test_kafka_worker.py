@@ -413,6 +413,9 @@ def test_a_batch_past_half_the_poll_interval_leaves_the_rest_for_the_next_poll(
         max_poll_records=40,
         poll_timeout_ms=100,
     )
+    # Provisioned as in production: the worker's metrics window (10 s) publishes to its topic,
+    # and a send to a topic the broker lacks blocks the poll loop for the shutdown bound.
+    create_topics(settings)
     handler = Stalling(0.25)
     stage = replace(slow_hop(settings, partitions=1, name="budget-test"), handler=handler)
     inputs = publish_hop_inputs(settings, stage, 30, accounts=3)
