@@ -385,6 +385,22 @@ class Overlapping:
                 self.running[event.account_id] -= 1
 
 
+def assert_each_answered_once_in_account_order(
+    settings: Settings, inputs: list[Envelope], stage_name: str
+) -> None:
+    """Every input of `publish_hop_inputs` has exactly one answer from `stage_name` on
+    `kyb.submissions`, and each account's answers come in its inputs' order."""
+    outputs = [
+        e
+        for e in read_topic(settings, "kyb.submissions", want=len(inputs))
+        if e.producer == stage_name
+    ]
+    assert sorted(e.submission_id for e in outputs) == sorted(e.submission_id for e in inputs)
+    for account in {e.account_id for e in inputs}:
+        numbers = [int(e.submission_id[4:]) for e in outputs if e.account_id == account]
+        assert numbers == sorted(numbers), (account, numbers)  # each account's order kept
+
+
 class Stalling:
     """A handler that takes `seconds` a record, as a side built to stall the decoder does until
     the sandbox cuts it off, and counts how often each record reached it."""
@@ -433,15 +449,7 @@ def test_a_batch_past_half_the_poll_interval_leaves_the_rest_for_the_next_poll(
     assert worker.processed == len(inputs)
     assert set(handler.calls) == {e.submission_id for e in inputs}
     assert set(handler.calls.values()) == {1}  # nothing handled twice after the rewind
-    outputs = [
-        e
-        for e in read_topic(settings, "kyb.submissions", want=len(inputs))
-        if e.producer == "budget-test"
-    ]
-    assert sorted(e.submission_id for e in outputs) == sorted(e.submission_id for e in inputs)
-    for account in {e.account_id for e in inputs}:
-        numbers = [int(e.submission_id[4:]) for e in outputs if e.account_id == account]
-        assert numbers == sorted(numbers), (account, numbers)  # each account's order kept
+    assert_each_answered_once_in_account_order(settings, inputs, "budget-test")
 
 
 def test_two_records_at_once_keep_each_accounts_order_and_an_outage_loses_nothing(
@@ -474,12 +482,4 @@ def test_two_records_at_once_keep_each_accounts_order_and_an_outage_loses_nothin
     assert handler.failures == 0  # the outage happened
     assert handler.most_at_once == 2
     assert not handler.account_clash
-    outputs = [
-        e
-        for e in read_topic(settings, "kyb.submissions", want=len(inputs))
-        if e.producer == "overlap-test"
-    ]
-    assert sorted(e.submission_id for e in outputs) == sorted(e.submission_id for e in inputs)
-    for account in {e.account_id for e in inputs}:
-        numbers = [int(e.submission_id[4:]) for e in outputs if e.account_id == account]
-        assert numbers == sorted(numbers), (account, numbers)
+    assert_each_answered_once_in_account_order(settings, inputs, "overlap-test")
