@@ -130,6 +130,20 @@ class Scaling:
     memory_request: str = "256Mi"
     memory_limit: str = "768Mi"
 
+    def millicores(self) -> int:
+        """The CPU request in millicores ("1" → 1000, "500m" → 500, "0.25" → 250)."""
+        request = self.cpu_request
+        if request.endswith("m"):
+            return int(request[:-1])
+        return round(float(request) * 1000)
+
+    def cpu_shares(self) -> int:
+        """The weight the CPU request becomes on a busy node: the kubelet sets each container's
+        cgroup to `cpu.shares` = millicores x 1024 / 1000 (at least 2), and compose's
+        `cpu_shares` is the same weight. Who gets the cores in a burst follows from it, whatever
+        the worker's own scheduling policy inside its cgroup."""
+        return min(max(self.millicores() * 1024 // 1000, 2), 262_144)
+
     def resources(self) -> dict[str, dict[str, str]]:
         """Kubernetes container resources."""
         return {

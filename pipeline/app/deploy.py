@@ -125,6 +125,7 @@ def compose() -> dict[str, Any]:
     for stage in STAGES:
         services[f"worker-{stage.name}"] = app | {
             "command": ["worker", stage.name],
+            "cpu_shares": stage.scaling.cpu_shares(),  # the weight a pod's request gives it
             "deploy": {
                 "replicas": stage.scaling.replicas,
                 "resources": {"limits": {"memory": _compose_size(stage.scaling.memory_limit)}},

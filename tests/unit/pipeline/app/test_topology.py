@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.app.topology import STAGES, STAGES_BY_NAME, TopologyError, mermaid, problems, validate
+from pipeline.priority import Waiting
+from pipeline.stage import Scaling
 from schemas import catalog
 from schemas.events import DeadLetter, FieldsMatched, QualityChecked
 
@@ -56,3 +58,25 @@ def test_each_read_topic_has_exactly_one_stage_reporting_its_bad_records() -> No
     # quality reports a bad submission; verdict, which owns kyb.status, answers the portal
     assert [s.name for s in readers if s.guards_topic("kyb.submissions")] == ["quality"]
     assert [s.name for s in readers if s.answer_unusable] == ["verdict"]
+
+
+def test_cpu_requests_order_the_stages_as_who_waits_on_them() -> None:
+    """On a busy node the requests are the pods' weights (SCHED_IDLE inside a pod yields only to
+    its own threads): every stage the customer waits on now outweighs notify's email, which
+    outweighs every stage only reviewers wait on; verdict, which makes quality's answer the
+    status the portal shows, has at least half quality's weight so it keeps pace in a burst."""
+    shares = {stage.name: stage.scaling.cpu_shares() for stage in STAGES}
+    by_waiting: dict[Waiting, list[int]] = {}
+    for stage in STAGES:
+        by_waiting.setdefault(stage.waiting, []).append(shares[stage.name])
+    now, later = by_waiting[Waiting.CUSTOMER_NOW], by_waiting[Waiting.CUSTOMER_LATER]
+    assert max(by_waiting[Waiting.REVIEWERS]) < min(later) <= max(later) < min(now)
+    assert shares["verdict"] * 2 >= shares["quality"]
+
+
+@pytest.mark.parametrize(
+    ("request_", "shares"),
+    [("1", 1024), ("2", 2048), ("500m", 512), ("50m", 51), ("0.25", 256), ("1m", 2)],
+)
+def test_a_cpu_request_becomes_the_weight_the_kubelet_gives_it(request_: str, shares: int) -> None:
+    assert Scaling(cpu_request=request_).cpu_shares() == shares
