@@ -1,15 +1,16 @@
 """The whole chain under a burst: the six stages as `kyb worker` processes on the Tansu broker,
 with real Redis and SMTP, N submissions published at once (mixed clean / blurry / mismatch).
 
-Run eight times side by side: one worker per stage with the stages only reviewers wait on (OCR,
+Run nine times side by side: one worker per stage with the stages only reviewers wait on (OCR,
 assignment, compliance) at normal priority, niced (`KYB_YIELD_POLICY=nice`) and under
-SCHED_IDLE (`idle`, the default); two quality and two OCR workers at normal priority and
-idle; one worker per stage checking a submission's sides one after the other instead of at once
-(`KYB_SANDBOX_CHILDREN=1`, the design before); the quality worker alone (the bound on the
-feedback: the run ends at the quality answers); and the quality worker alone with the whole burst
-on the topic before it reads a record (`held`: the worker is stopped while the portal publishes,
-and every submission's wait counts from its release), so the figure does not depend on how fast
-the benchmark's portal publishes. Reports
+SCHED_IDLE (`idle`, the default), and the defaults as deployed (each worker in a cgroup weighted
+by its CPU request as the kubelet weights a pod, `pods.py`; needs root); two quality and two OCR
+workers at normal priority and idle; one worker per stage checking a submission's sides one
+after the other instead of at once (`KYB_SANDBOX_CHILDREN=1`, the design before); the quality
+worker alone (the bound on the feedback: the run ends at the quality answers); and the quality
+worker alone with the whole burst on the topic before it reads a record (`held`: the worker is
+stopped while the portal publishes, and every submission's wait counts from its release), so
+the figure does not depend on how fast the benchmark's portal publishes. Reports
 submissions/s end to end; p50/p95/max of submission -> QualityChecked (the customer's instant
 feedback) and -> the identity status verdict makes of it on `kyb.status` (the same answer as the
 portal shows it), submission -> review task, decision -> email; peak RSS, CPU busy share and CPU per
@@ -49,8 +50,9 @@ import numpy as np
 import psutil
 from kafka import KafkaConsumer, TopicPartition
 
+from benchmarks.pods import Pods
 from consumers.assign.roster import hash_token
-from pipeline.app.topology import STAGES
+from pipeline.app.topology import STAGES, STAGES_BY_NAME
 from pipeline.kafka_runtime import consumer_config
 from pipeline.lag import LagReader
 from pipeline.publishing import KafkaPublisher
@@ -71,20 +73,25 @@ TWO_QUALITY_TWO_OCR = {"quality": 2, "ocr": 2}
 #: The quality worker with nothing else on the machine but the broker and the benchmark: the
 #: bound on the feedback that the rest of the chain can only lengthen.
 QUALITY_ALONE = {stage.name: 0 for stage in STAGES if stage.name != "quality"}
-#: (workers per stage, how the reviewer stages yield, quality sandbox children, burst held):
-#: the defaults (OCR, assign and compliance under SCHED_IDLE, both sides at once) against those
-#: stages at normal priority ("nice 0") and niced, and against one side at a time; the quality
-#: worker alone as the portal publishes, and with the burst held until all of it is on the topic.
+#: (workers per stage, how the reviewer stages yield, quality sandbox children, burst held,
+#: as deployed): the defaults (OCR, assign and compliance under SCHED_IDLE, both sides at once)
+#: against those stages at normal priority ("nice 0") and niced, and against one side at a time;
+#: the defaults as deployed (each worker, the broker and the benchmark in a cgroup weighted as
+#: the kubelet weights a pod's CPU request, `pods.py`); the quality worker alone as the portal
+#: publishes, and with the burst held until all of it is on the topic.
 RUNS = (
-    (ONE_EACH, "nice 0", 2, False),
-    (ONE_EACH, "nice 10", 2, False),
-    (ONE_EACH, "idle", 2, False),
-    (ONE_EACH, "idle", 1, False),
-    (TWO_QUALITY_TWO_OCR, "nice 0", 2, False),
-    (TWO_QUALITY_TWO_OCR, "idle", 2, False),
-    (QUALITY_ALONE, "idle", 2, False),
-    (QUALITY_ALONE, "idle", 2, True),
+    (ONE_EACH, "nice 0", 2, False, False),
+    (ONE_EACH, "nice 10", 2, False, False),
+    (ONE_EACH, "idle", 2, False, False),
+    (ONE_EACH, "idle", 2, False, True),
+    (ONE_EACH, "idle", 1, False, False),
+    (TWO_QUALITY_TWO_OCR, "nice 0", 2, False, False),
+    (TWO_QUALITY_TWO_OCR, "idle", 2, False, False),
+    (QUALITY_ALONE, "idle", 2, False, False),
+    (QUALITY_ALONE, "idle", 2, True, False),
 )
+#: The weight of a pod requesting one CPU: the broker's and the portal's (the benchmark's) pods.
+ONE_CPU_SHARES = 1024
 FINAL_MAILS = ("verified", "rejected", "resubmission_required")
 WATCHED = ("kyb.quality.checked", "kyb.status", "kyb.review.tasks", "kyb.notifications.results")
 QUALITY_CHECKED, STATUS_CHANGED, REVIEW_TASK, NOTIFICATION_SENT = (
@@ -269,12 +276,16 @@ def run_chain(
     yielding: str = "idle",
     sandbox_children: int = 2,
     held: bool = False,
+    deployed: bool = False,
 ) -> dict[str, Any]:
     """`yielding`: how the reviewer stages yield the CPU, `idle` or `nice <increment>`;
     `held`: the quality workers (with their children) are stopped until the whole burst is on
     the topic, and every submission counts from their release: 300 arriving at the same
-    instant, whatever the portal's pace."""
+    instant, whatever the portal's pace; `deployed`: each worker in a cgroup weighted by its
+    stage's CPU request, the broker and this process (the portal) by one CPU's (`pods.py`;
+    `OSError` where cgroups cannot be made)."""
     policy, _, nice = yielding.partition(" ")
+    pods = Pods.open() if deployed else None
     workdir = Path(tempfile.mkdtemp(dir=base))
     broker = start_broker(workdir)
     smtp = SmtpServer()
@@ -320,6 +331,14 @@ def run_chain(
         for n in range(replicas.get(stage.name, 1))
     ]
     names = [stage.name for stage in STAGES for _ in range(replicas.get(stage.name, 1))]
+    weights: dict[str, int] = {}
+    if pods is not None:
+        weights = {"broker": ONE_CPU_SHARES, "benchmark (portal + observer)": ONE_CPU_SHARES}
+        pods.place("broker", ONE_CPU_SHARES, [broker.process.pid])
+        pods.place("benchmark", ONE_CPU_SHARES, [os.getpid()])
+        for index, (proc, name) in enumerate(zip(workers, names, strict=True)):
+            weights[name] = STAGES_BY_NAME[name].scaling.cpu_shares()
+            pods.place(f"{name}-{index}", weights[name], [proc.pid])
     running = [stage for stage in STAGES if replicas.get(stage.name, 1) > 0]
     # A run without every stage ends at the quality answer: no email follows it.
     last_mark = "final_mail" if len(running) == len(STAGES) else "quality"
@@ -333,6 +352,10 @@ def run_chain(
     observer.start()
     try:
         time.sleep(8)  # workers join their groups
+        if pods is not None:  # a child started before its worker was placed joins it now
+            for index, (proc, name) in enumerate(zip(workers, names, strict=True)):
+                with contextlib.suppress(psutil.Error):
+                    pods.place(f"{name}-{index}", weights[name], [p.pid for p in _family(proc)])
         portal = PortalPublisher(KafkaPublisher(settings), build_documents(settings))
         published: dict[str, float] = {}
         services = _shared_services(broker.process.pid, settings.redis_url)
@@ -410,6 +433,8 @@ def run_chain(
             stop_process(proc, timeout=20)
         smtp.stop()
         stop_process(broker.process)
+        if pods is not None:
+            pods.close()
     seen = {s: observer.seen.get(s, {}) for s in published}
     completed = [s for s, marks in seen.items() if last_mark in marks]
     last = max((seen[s][last_mark] for s in completed), default=finished)
@@ -431,6 +456,8 @@ def run_chain(
         "yielding": yielding,
         "sandbox_children": sandbox_children,
         "burst": "held until all published" if held else "as published",
+        # cgroup weights (cpu.shares) as the kubelet gives the pods; {} where all share one
+        "pod_cpu_shares": weights,
         "submissions": len(published),
         "completed": len(completed),
         "submissions_per_s": round(len(completed) / max(last - started, 1e-9), 2),
@@ -641,13 +668,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         base = Path(scratch)
         submissions = make_submissions(args.submissions, base / "uploads", args.seed)
-        runs = [
-            run_chain(replicas, submissions, base, yielding, sandbox_children=children, held=held)
-            for replicas, yielding, children, held in RUNS
-        ]
-    plot(runs, args.plot)
+        runs = []
+        for replicas, yielding, children, held, deployed in RUNS:
+            try:
+                runs.append(
+                    run_chain(
+                        replicas, submissions, base, yielding, children, held, deployed=deployed
+                    )
+                )
+            except OSError as error:  # no cgroups to make here (not root, read-only)
+                runs.append({"workers": dict(replicas), "deployed": f"skipped: {error}"})
+    plot([run for run in runs if "lag" in run], args.plot)
     for run in runs:
-        run["lag_samples"] = len(run.pop("lag"))
+        run["lag_samples"] = len(run.pop("lag", []))
     print(json.dumps({"benchmark": "chain", "plot": str(args.plot), "runs": runs}, indent=2))
 
 
