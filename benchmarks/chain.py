@@ -332,13 +332,6 @@ def run_chain(
     ]
     names = [stage.name for stage in STAGES for _ in range(replicas.get(stage.name, 1))]
     weights: dict[str, int] = {}
-    if pods is not None:
-        weights = {"broker": ONE_CPU_SHARES, "benchmark (portal + observer)": ONE_CPU_SHARES}
-        pods.place("broker", ONE_CPU_SHARES, [broker.process.pid])
-        pods.place("benchmark", ONE_CPU_SHARES, [os.getpid()])
-        for index, (proc, name) in enumerate(zip(workers, names, strict=True)):
-            weights[name] = STAGES_BY_NAME[name].scaling.cpu_shares()
-            pods.place(f"{name}-{index}", weights[name], [proc.pid])
     running = [stage for stage in STAGES if replicas.get(stage.name, 1) > 0]
     # A run without every stage ends at the quality answer: no email follows it.
     last_mark = "final_mail" if len(running) == len(STAGES) else "quality"
@@ -351,6 +344,13 @@ def run_chain(
     observer = Observer(settings, running)
     observer.start()
     try:
+        if pods is not None:  # while the workers import, before they start sandbox children
+            weights = {"broker": ONE_CPU_SHARES, "benchmark (portal + observer)": ONE_CPU_SHARES}
+            pods.place("broker", ONE_CPU_SHARES, [broker.process.pid])
+            pods.place("benchmark", ONE_CPU_SHARES, [os.getpid()])
+            for index, (proc, name) in enumerate(zip(workers, names, strict=True)):
+                weights[name] = STAGES_BY_NAME[name].scaling.cpu_shares()
+                pods.place(f"{name}-{index}", weights[name], [proc.pid])
         time.sleep(8)  # workers join their groups
         if pods is not None:  # a child started before its worker was placed joins it now
             for index, (proc, name) in enumerate(zip(workers, names, strict=True)):
