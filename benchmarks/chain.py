@@ -332,6 +332,9 @@ def run_chain(
     ]
     names = [stage.name for stage in STAGES for _ in range(replicas.get(stage.name, 1))]
     weights: dict[str, int] = {}
+    if pods is not None:
+        weights = {"broker": ONE_CPU_SHARES, "benchmark (portal + observer)": ONE_CPU_SHARES}
+        weights |= {name: STAGES_BY_NAME[name].scaling.cpu_shares() for name in names}
     running = [stage for stage in STAGES if replicas.get(stage.name, 1) > 0]
     # A run without every stage ends at the quality answer: no email follows it.
     last_mark = "final_mail" if len(running) == len(STAGES) else "quality"
@@ -345,17 +348,12 @@ def run_chain(
     observer.start()
     try:
         if pods is not None:  # while the workers import, before they start sandbox children
-            weights = {"broker": ONE_CPU_SHARES, "benchmark (portal + observer)": ONE_CPU_SHARES}
             pods.place("broker", ONE_CPU_SHARES, [broker.process.pid])
             pods.place("benchmark", ONE_CPU_SHARES, [os.getpid()])
-            for index, (proc, name) in enumerate(zip(workers, names, strict=True)):
-                weights[name] = STAGES_BY_NAME[name].scaling.cpu_shares()
-                pods.place(f"{name}-{index}", weights[name], [proc.pid])
+            _place_workers(pods, workers, names, weights)
         time.sleep(8)  # workers join their groups
         if pods is not None:  # a child started before its worker was placed joins it now
-            for index, (proc, name) in enumerate(zip(workers, names, strict=True)):
-                with contextlib.suppress(psutil.Error):
-                    pods.place(f"{name}-{index}", weights[name], [p.pid for p in _family(proc)])
+            _place_workers(pods, workers, names, weights)
         portal = PortalPublisher(KafkaPublisher(settings), build_documents(settings))
         published: dict[str, float] = {}
         services = _shared_services(broker.process.pid, settings.redis_url)
@@ -508,6 +506,15 @@ def run_chain(
         },
         "lag": [(round(t - started, 1), lags) for t, lags in observer.lag if t >= started],
     }
+
+
+def _place_workers(
+    pods: Pods, workers: list[subprocess.Popen[bytes]], names: list[str], weights: dict[str, int]
+) -> None:
+    """Each worker with its children so far in a pod of its own, at its stage's weight."""
+    for index, (proc, name) in enumerate(zip(workers, names, strict=True)):
+        with contextlib.suppress(psutil.Error):
+            pods.place(f"{name}-{index}", weights[name], [p.pid for p in _family(proc)])
 
 
 def _cpu_by_pid(workers: list[subprocess.Popen[bytes]]) -> dict[int, float]:
